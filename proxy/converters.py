@@ -1,0 +1,350 @@
+"""Named value converters for the ``convert`` step.
+
+Each converter is a small, pure function of one value, looked up by name in the explicit table
+``CONVERTERS`` and built once when the config loads (with its arguments validated then). ``None``
+passes through unchanged unless a converter says otherwise. Provider knowledge stays in
+``proxy.dialects``; converters are thin named wrappers around it.
+
+| name | example |
+|---|---|
+| ``rfc2822_gmt`` | ``"2017-05-22 21:36:14+05:30"`` → ``"Mon, 22 May 2017 16:06:14 +0000"`` |
+| ``plivo_time`` | ``"Thu, 01 May 2025 12:00:00 +0000"`` → ``"2025-05-01 12:00:00+00:00"`` |
+| ``plivo_time_filter`` | ``"2025-05-01T10:30:00Z"`` → ``"2025-05-01 10:30:00"`` (UTC) |
+| ``ago`` ``{days, hours}`` | a timestamp → that timestamp minus the interval |
+| ``e164`` | ``"14155550100"`` → ``"+14155550100"``; SIP URIs and sender IDs unchanged |
+| ``plivo_number`` | ``"+14155550100"`` → ``"14155550100"`` |
+| ``twilio_sid`` ``{prefix}`` | a UUID → ``"SM" + 32 hex`` |
+| ``uuid_from_sid`` ``{prefixes?}`` | ``"SM" + 32 hex`` → the hyphenated UUID |
+| ``string`` / ``integer`` / ``boolean`` | type changes (``""`` → None for integer) |
+| ``decimal_string`` ``{places, negate}`` | ``"0.0025"`` → ``"-0.00250"`` with ``negate: true`` |
+| ``plivo_error_code`` | ``"000"`` / ``""`` → None; ``"30"`` → 30 |
+| ``as_list`` / ``first`` / ``count`` | ``"a"`` → ``["a"]``; ``["a","b"]`` → ``"a"``; → 2 |
+| ``split`` / ``join`` ``{sep: "<"}`` | ``"a<b"`` ⇄ ``["a","b"]`` |
+| ``sms_segments`` | message text → SMS segment count (GSM-7 160/153, UCS-2 70/67) |
+| ``lower`` / ``upper`` | case |
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from proxy.dialects import plivo, twilio
+
+
+class ConversionError(ValueError):
+    """A value the converter cannot handle; the message says what was wrong with it."""
+
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class ConverterSpec:
+    name: str
+    summary: str
+    args: type[BaseModel] | None
+    build: Callable[[Any], Converter]
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _none_safe(fn: Callable[[Any], Any]) -> Converter:
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return fn(value)
+        except ConversionError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ConversionError(str(exc)) from None
+
+    return convert
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# -- time --------------------------------------------------------------------------------------
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value == "":
+        return None
+    try:
+        return twilio.parse_datetime(value)
+    except ValueError:
+        raise ConversionError(f"not a timestamp: {_short(value)}") from None
+
+
+def _rfc2822(value: Any) -> Any:
+    dt = _timestamp(value)
+    return None if dt is None else twilio.rfc2822(dt)
+
+
+def _plivo_time(value: Any) -> Any:
+    dt = _timestamp(value)
+    return None if dt is None else plivo.format_time(dt)
+
+
+def _plivo_filter(value: Any) -> Any:
+    dt = _timestamp(value)
+    return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class AgoArgs(_Args):
+    days: float = 0
+    hours: float = 0
+
+
+def _ago(args: AgoArgs) -> Converter:
+    delta = timedelta(days=args.days, hours=args.hours)
+
+    def convert(value: Any) -> Any:
+        dt = _timestamp(value)
+        return None if dt is None else dt - delta
+
+    return _none_safe(convert)
+
+
+# -- numbers -----------------------------------------------------------------------------------
+
+_PHONEISH = re.compile(r"^\+?[\d\s().\-]+$")
+
+
+def _e164(value: Any) -> Any:
+    text = str(value).strip()
+    if not _PHONEISH.match(text):
+        return value  # SIP URIs, client identifiers, alphanumeric sender IDs
+    digits = re.sub(r"\D", "", text)
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        raise ConversionError(f"not a phone number: {_short(value)}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ConversionError(f"not a possible phone number: {_short(value)}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _plivo_number(value: Any) -> Any:
+    text = str(value).strip()
+    if not _PHONEISH.match(text):
+        return value
+    return re.sub(r"\D", "", text)
+
+
+# -- identifiers -------------------------------------------------------------------------------
+
+
+class SidArgs(_Args):
+    prefix: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+def _twilio_sid(args: SidArgs) -> Converter:
+    def convert(value: Any) -> Any:
+        if twilio.is_sid(value, args.prefix):
+            return value
+        try:
+            return twilio.sid_from_uuid(args.prefix, value)
+        except ValueError as exc:
+            raise ConversionError(str(exc)) from None
+
+    return _none_safe(convert)
+
+
+class UuidArgs(_Args):
+    prefixes: list[str] | None = None
+
+
+def _uuid_from_sid(args: UuidArgs) -> Converter:
+    def convert(value: Any) -> Any:
+        try:
+            return twilio.uuid_from_sid(value, args.prefixes)
+        except ValueError as exc:
+            raise ConversionError(str(exc)) from None
+
+    return _none_safe(convert)
+
+
+# -- types -------------------------------------------------------------------------------------
+
+
+def _string(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str | Decimal):
+        return str(value)
+    raise ConversionError(f"cannot make a string of {type(value).__name__}")
+
+
+def _integer(value: Any) -> Any:
+    if value == "":
+        return None
+    if isinstance(value, bool):
+        raise ConversionError("a boolean is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    raise ConversionError(f"not an integer: {_short(value)}")
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ConversionError(f"not a boolean: {_short(value)}")
+
+
+class DecimalArgs(_Args):
+    places: int = Field(default=5, ge=0, le=12)
+    negate: bool = False
+
+
+def _decimal_string(args: DecimalArgs) -> Converter:
+    quantum = Decimal(1).scaleb(-args.places)
+
+    def convert(value: Any) -> Any:
+        if value == "":
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ConversionError(f"not a decimal number: {_short(value)}") from None
+        if not number.is_finite():
+            raise ConversionError(f"not a finite number: {_short(value)}")
+        if args.negate:
+            number = -number
+        if number == 0:
+            number = abs(number)
+        return str(number.quantize(quantum))
+
+    return _none_safe(convert)
+
+
+def _plivo_error_code(value: Any) -> Any:
+    if value in ("", 0, "0") or (isinstance(value, str) and set(value.strip()) <= {"0"}):
+        return None
+    return _integer(value)
+
+
+# -- lists and text ----------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return value[0] if value else None
+    return value
+
+
+def _count(value: Any) -> Any:
+    if value is None:
+        return 0
+    return len(value) if isinstance(value, list | tuple) else 1
+
+
+class SepArgs(_Args):
+    sep: str = Field(default="<", min_length=1)
+
+
+def _split(args: SepArgs) -> Converter:
+    return _none_safe(lambda v: v if isinstance(v, list) else [p for p in str(v).split(args.sep) if p])
+
+
+def _join(args: SepArgs) -> Converter:
+    return _none_safe(lambda v: args.sep.join(str(p) for p in v) if isinstance(v, list) else v)
+
+
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXT = set("^{}\\[~]|€\f")
+
+
+def _sms_segments(value: Any) -> Any:
+    text = str(value)
+    if all(c in _GSM7 or c in _GSM7_EXT for c in text):
+        units = sum(2 if c in _GSM7_EXT else 1 for c in text)
+        single, multi = 160, 153
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+    if units <= single:
+        return 1
+    return -(-units // multi)
+
+
+def _plain(fn: Callable[[Any], Any]) -> Callable[[Any], Converter]:
+    return lambda _args: _none_safe(fn)
+
+
+CONVERTERS: Mapping[str, ConverterSpec] = {
+    spec.name: spec
+    for spec in (
+        ConverterSpec("rfc2822_gmt", "timestamp → RFC 2822 in GMT", None, _plain(_rfc2822)),
+        ConverterSpec("plivo_time", "timestamp → YYYY-MM-DD HH:MM:SS+00:00", None, _plain(_plivo_time)),
+        ConverterSpec("plivo_time_filter", "timestamp → UTC YYYY-MM-DD HH:MM:SS", None, _plain(_plivo_filter)),
+        ConverterSpec("ago", "timestamp minus {days, hours}", AgoArgs, _ago),
+        ConverterSpec("e164", "phone number → +E.164", None, _plain(_e164)),
+        ConverterSpec("plivo_number", "+E.164 → digits", None, _plain(_plivo_number)),
+        ConverterSpec("twilio_sid", "UUID → prefix + 32 hex", SidArgs, _twilio_sid),
+        ConverterSpec("uuid_from_sid", "SID → UUID", UuidArgs, _uuid_from_sid),
+        ConverterSpec("string", "number/bool → string", None, _plain(_string)),
+        ConverterSpec("integer", "string → integer", None, _plain(_integer)),
+        ConverterSpec("boolean", "text → boolean", None, _plain(_boolean)),
+        ConverterSpec("decimal_string", "number → fixed-point string", DecimalArgs, _decimal_string),
+        ConverterSpec("plivo_error_code", "Plivo error code → int or None", None, _plain(_plivo_error_code)),
+        ConverterSpec("as_list", "scalar → [scalar]", None, lambda _a: _as_list),
+        ConverterSpec("first", "list → first item", None, _plain(_first)),
+        ConverterSpec("count", "list → length", None, lambda _a: _count),
+        ConverterSpec("split", "text → list on sep", SepArgs, _split),
+        ConverterSpec("join", "list → text joined by sep", SepArgs, _join),
+        ConverterSpec("sms_segments", "text → SMS segments", None, _plain(_sms_segments)),
+        ConverterSpec("lower", "text → lower case", None, _plain(lambda v: str(v).lower())),
+        ConverterSpec("upper", "text → upper case", None, _plain(lambda v: str(v).upper())),
+    )
+}
+
+
+def build_converter(name: str, args: Mapping[str, Any] | None) -> Converter:
+    """Builds a converter at load time; a ValueError here becomes a config problem."""
+    spec = CONVERTERS.get(name)
+    if spec is None:
+        raise ValueError(f"unknown converter {name!r}; known: {', '.join(sorted(CONVERTERS))}")
+    if spec.args is None:
+        if args:
+            raise ValueError(f"converter {name!r} takes no arguments")
+        return spec.build(None)
+    try:
+        model = spec.args.model_validate(dict(args or {}))
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(f"converter {name!r}: {detail}") from None
+    return spec.build(model)

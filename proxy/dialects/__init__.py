@@ -1,0 +1,1 @@
+"""Provider knowledge, one module per provider: identifiers, dates, errors, list envelopes."""

@@ -1,0 +1,82 @@
+"""Plivo's v1 API: what its SDK sends and what it needs back.
+
+The plivo SDK never reads ``api_id`` but every real body carries one; list bodies must carry an
+``objects`` array, even on errors (without it the SDK raises TypeError/AttributeError instead of
+its own exception classes); ``meta.next`` must use ``limit``/``offset``, never a cursor, on the
+message list (the SDK crashes on it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from proxy.dialects.twilio import parse_datetime
+from proxy.errors import Problem
+
+MAX_LIMIT = 20
+
+
+def new_api_id() -> str:
+    return str(uuid.uuid1())
+
+
+def error_body(problem: Problem, *, api_id: str, list_endpoint: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"api_id": api_id, "error": problem.message}
+    if list_endpoint:
+        body["objects"] = []
+    return body
+
+
+def error_text(body: Any) -> str | None:
+    if not isinstance(body, dict) or "error" not in body:
+        return None
+    err = body["error"]
+    if err is None:
+        return None
+    if isinstance(err, str):
+        return err
+    return orjson.dumps(err).decode()
+
+
+def api_id_of(body: Any) -> str | None:
+    if isinstance(body, dict):
+        value = body.get("api_id")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def parse_time(value: str) -> datetime:
+    return parse_datetime(value)
+
+
+def format_time(dt: datetime) -> str:
+    """Plivo's ``YYYY-MM-DD HH:MM:SS+00:00``, always in UTC."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
+
+
+def list_meta(
+    path: str,
+    *,
+    limit: int,
+    offset: int,
+    total_count: int,
+    has_next: bool,
+    filters: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    def link(at: int) -> str:
+        return f"{path}?{urlencode([*filters, ('limit', str(limit)), ('offset', str(at))])}"
+
+    return {
+        "limit": limit,
+        "next": link(offset + limit) if has_next else None,
+        "offset": offset,
+        "previous": link(max(offset - limit, 0)) if offset > 0 else None,
+        "total_count": total_count,
+    }

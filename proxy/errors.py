@@ -1,0 +1,161 @@
+"""One error tree for the whole proxy.
+
+Every failure a client can see is a :class:`ProxyError`. Each carries the HTTP status it maps to
+and a neutral :class:`Problem`; the client's dialect decides how the problem looks on the wire
+(Twilio ``{"code","message","more_info","status"}``, Plivo ``{"api_id","error"}``, XML, CSV).
+Keeping the tree neutral is what lets one route answer in any style without special cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A provider-neutral description of an error that is about to reach a client.
+
+    ``code`` is a provider error code when one has been chosen (for example a Twilio code picked
+    by the route's error rules); ``None`` lets the client's dialect pick its generic code.
+    ``extra`` holds fields that some dialects render (Plivo list errors add ``objects``).
+    """
+
+    status: int
+    message: str
+    code: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ProxyError(Exception):
+    """Base of every error the proxy turns into a client response."""
+
+    status: int = 500
+    default_message: str = "The proxy could not complete the request."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        log_detail: str | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.code = code
+        if status is not None:
+            self.status = status
+        # What only the log may see: internal detail that must never reach the client.
+        self.log_detail = log_detail
+        super().__init__(self.message)
+
+    def problem(self) -> Problem:
+        return Problem(status=self.status, message=self.message, code=self.code)
+
+
+class ClientRequestError(ProxyError):
+    """The client sent something the proxy cannot accept."""
+
+    status = 400
+    default_message = "The request could not be understood."
+
+
+class AuthenticationFailed(ClientRequestError):
+    status = 401
+    default_message = "Authenticate"
+
+
+class NotFound(ClientRequestError):
+    status = 404
+    default_message = "The requested resource was not found."
+
+
+class MethodNotAllowed(ClientRequestError):
+    status = 405
+    default_message = "Method not allowed."
+
+
+class PayloadTooLarge(ClientRequestError):
+    status = 413
+    default_message = "The request body is too large."
+
+
+class UnsupportedFormat(ClientRequestError):
+    status = 406
+    default_message = "The requested response format is not offered for this resource."
+
+
+class UpstreamError(ProxyError):
+    """The upstream could not be reached or answered something unusable."""
+
+    status = 502
+    default_message = "The upstream service could not be reached."
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    default_message = "The upstream service did not answer in time."
+
+
+class UpstreamUnreadable(UpstreamError):
+    default_message = "The upstream service answered with a body that could not be read."
+
+
+class UpstreamTooLarge(UpstreamError):
+    default_message = "The upstream response was larger than the configured limit."
+
+
+class UpstreamProblem(ProxyError):
+    """The upstream answered with an error of its own, already mapped for the client."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message, code=problem.code, status=problem.status)
+        self._problem = problem
+
+    def problem(self) -> Problem:
+        return self._problem
+
+
+class StepError(ProxyError):
+    """A pipeline step met data it cannot handle.
+
+    The message names the route, the phase, the step index, its op and the data path, so that
+    the config can be fixed from the log line alone. Request-phase failures are the client's
+    (400); response-phase failures mean the upstream sent something unexpected (502).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        route: str = "?",
+        phase: str = "?",
+        index: int | str = -1,
+        op: str = "?",
+        path: str = "",
+        status: int | None = None,
+        code: int | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.route, self.phase, self.index, self.op, self.path = route, phase, index, op, path
+        where = f"route {route!r}, {phase} step {index} ({op})"
+        if path:
+            where += f" at {path!r}"
+        default_status = 400 if phase == "request" else 502
+        super().__init__(
+            message or f"Translation failed in {where}: {reason}",
+            status=status if status is not None else default_status,
+            code=code,
+        )
+
+
+class ConfigError(Exception):
+    """A configuration that cannot serve. Carries every problem found, each with its location."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        return "\n".join(f"{loc or '<root>'}: {msg}" for loc, msg in self.problems)

@@ -1,0 +1,315 @@
+"""The one-pass request flow.
+
+route → authenticate → decode the client's parameters once → request steps → upstream call(s)
+→ decode each reply once → response steps (or, for an upstream error, the route's error rules)
+→ encode once in the client's style and format. Failures anywhere are :class:`ProxyError`s that
+the error middleware renders in the client's style; nothing else leaves this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from proxy import codecs, render
+from proxy.auth import authenticate
+from proxy.dialects import plivo, twilio
+from proxy.errors import (
+    ClientRequestError,
+    Problem,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ProxyError,
+    UpstreamProblem,
+    UpstreamUnreadable,
+)
+from proxy.exchange import Exchange, UpstreamCall, UpstreamReply
+from proxy.headers import downstream_headers, upstream_headers
+from proxy.logs import get_logger
+from proxy.pipeline.runner import run_steps
+from proxy.routing import CompiledRoute
+from proxy.settings.loader import Config
+from proxy.upstream import RawReply, Upstream, basic_auth
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_BODYLESS = frozenset({"GET", "HEAD", "DELETE"})
+INFO_KEY = web.RequestKey("dialect_info", object)
+
+
+@dataclass
+class RequestInfo:
+    """What the error middleware needs to answer in the client's style, filled as it is known."""
+
+    request_id: str
+    style: str
+    fmt: str = "json"
+    route: str | None = None
+    list_endpoint: bool = False
+    upstream_status: list[int] = field(default_factory=list)
+    upstream_ids: list[str] = field(default_factory=list)
+
+
+def new_request_id(incoming: str | None) -> str:
+    if incoming and _REQUEST_ID.match(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+class ProxyHandler:
+    def __init__(self, config: Config, upstreams: dict[str, Upstream]) -> None:
+        self.config = config
+        self.upstreams = upstreams
+        self.accounts = config.model.active_accounts
+        self.log = get_logger()
+
+    # -- middleware: the outermost layer ------------------------------------------------------
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        started = time.perf_counter()
+        style, guess = self.config.router.style_for(request.raw_path)
+        fmt = guess.settings.format.default if guess else "json"
+        info = RequestInfo(new_request_id(request.headers.get("X-Request-Id")), style, fmt)
+        request["dialect"] = info
+        error: ProxyError | None = None
+        try:
+            response: web.StreamResponse = await handler(request)
+        except ProxyError as exc:
+            error = exc
+        except web.HTTPRequestEntityTooLarge:
+            error = PayloadTooLarge()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug: log it, never show it
+            self.log.exception("unhandled", request_id=info.request_id, error=type(exc).__name__)
+            error = ProxyError()
+        if error is not None:
+            response = render.problem(
+                error.problem(), style=info.style, fmt=info.fmt, list_endpoint=info.list_endpoint
+            )
+        response.headers["X-Request-Id"] = info.request_id
+        self.log.info(
+            "request",
+            request_id=info.request_id,
+            route=info.route,
+            method=request.method,
+            path=request.path,
+            status=response.status,
+            upstream_status=info.upstream_status or None,
+            upstream_ids=info.upstream_ids or None,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            error=(error.log_detail or error.message) if error is not None else None,
+        )
+        return response
+
+    # -- the pass -------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        info: RequestInfo = request["dialect"]
+        raw_path = request.raw_path.split("?", 1)[0]
+        if not raw_path.startswith("/"):
+            raise ClientRequestError("Only origin-form request targets are accepted.")
+        matched, allowed = self.config.router.match(request.method, raw_path)
+        if matched is None:
+            if allowed:
+                raise MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}.")
+            raise NotFound(f"The requested resource {request.path} was not found")
+        route, params = matched.route, matched.params
+        info.route, info.style = route.name, route.client_style
+        info.list_endpoint = route.settings.is_list
+        fmt = route.format_for(params.pop("ext", None))
+        if fmt is None:
+            info.fmt = route.settings.format.default
+            raise NotFound(f"The requested resource {request.path} was not found")
+        info.fmt = fmt
+
+        account = None
+        if route.settings.auth:
+            account = authenticate(self.accounts, request.headers.get("Authorization"))
+            if not self._account_matches(route, params, account.account_sid, account.client.user):
+                raise ProxyError("Authenticate", status=401, log_detail="path account mismatch")
+
+        query = codecs.decode_form(request.query_string)
+        client_params = await self._client_params(request, query)
+        ex = Exchange(
+            route_name=route.name,
+            request_id=info.request_id,
+            method=request.method,
+            path=request.path,
+            query=_pairs(query),
+            path_params=params,
+            fmt=fmt,
+            params=client_params,
+            original=copy.deepcopy(client_params),
+            account=account,
+            upstream_method=request.method,
+            upstream_path=request.path,
+        )
+        ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
+        replies = await self._call_upstream(request, route, ex, info)
+        ex.replies = replies
+        first = replies[0]
+        for reply in replies:
+            if not 200 <= reply.status < 300:
+                raise UpstreamProblem(self._upstream_problem(route, reply))
+        ex.status, ex.body = first.status, first.body
+        ex.headers = downstream_headers(first.headers)
+        if info.upstream_ids and route.settings.styles.upstream == "plivo":
+            ex.headers["X-Upstream-Api-Id"] = ", ".join(dict.fromkeys(info.upstream_ids))
+        ex.body = run_steps(route.response_steps, ex, ex.body, phase="response")
+        response = render.success(
+            ex.body,
+            style=route.client_style,
+            fmt=fmt,
+            resource=route.resource_name(),
+            status=ex.status,
+            api_id=plivo.new_api_id() if route.client_style == "plivo" else None,
+        )
+        for key, value in ex.headers.items():
+            if key.lower() not in ("content-type", "content-length"):
+                response.headers.add(key, value)
+        return response
+
+    # -- pieces ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _account_matches(route: CompiledRoute, params: dict[str, str], sid: str, user: str) -> bool:
+        # Twilio puts the account SID in the path; Plivo the auth id. Either must be the caller's.
+        for name, expected in (("AccountSid", sid), ("account", sid), ("auth_id", user)):
+            if name in params and params[name] != expected:
+                return False
+        return True
+
+    async def _client_params(self, request: web.Request, query: dict[str, Any]) -> dict[str, Any]:
+        params = dict(query)
+        if not request.body_exists:
+            return params
+        raw = await request.read()
+        if not raw:
+            return params
+        ctype = request.content_type
+        try:
+            if ctype == "application/json":
+                body = codecs.decode_json(raw)
+            elif ctype in ("application/x-www-form-urlencoded", "", "application/octet-stream"):
+                body = codecs.decode_form(raw, charset=request.charset or "utf-8")
+            elif ctype in ("application/xml", "text/xml"):
+                body = codecs.decode_xml(raw)
+            else:
+                raise ClientRequestError(f"Content-Type {ctype} is not supported.", status=415)
+        except codecs.DecodeError as exc:
+            raise ClientRequestError(f"The request body could not be read: {exc}") from None
+        if isinstance(body, dict):
+            params.update(body)
+            return params
+        raise ClientRequestError("The request body must be an object.")
+
+    def _plan(self, ex: Exchange) -> list[UpstreamCall]:
+        base = ex.plan or [UpstreamCall(method=ex.upstream_method, path=ex.upstream_path)]
+        for call in base:
+            call.method = call.method or ex.upstream_method
+            call.path = call.path or ex.upstream_path
+        return base
+
+    async def _call_upstream(
+        self, request: web.Request, route: CompiledRoute, ex: Exchange, info: RequestInfo
+    ) -> list[UpstreamReply]:
+        upstream = self.upstreams[route.settings.upstream]
+        style = route.settings.styles.upstream
+        headers = upstream_headers(
+            request.headers,
+            client_ip=request.remote,
+            scheme=request.scheme,
+            request_id=info.request_id,
+        )
+        if ex.account is not None:
+            creds = ex.account.upstream
+            headers["Authorization"] = basic_auth(creds.user, creds.secret.get_secret_value())
+        calls = self._plan(ex)
+        sends = []
+        for call in calls:
+            method = call.method.upper()
+            params = ex.params if isinstance(ex.params, dict) else {}
+            if method in _BODYLESS:
+                query = _flatten(params) + call.query
+                body = None
+                call_headers = headers
+            else:
+                query = list(call.query)
+                call_headers = headers.copy()
+                if style == "plivo":
+                    body = codecs.encode_json(params)
+                    call_headers["Content-Type"] = "application/json"
+                else:
+                    body = codecs.encode_form(params)
+                    call_headers["Content-Type"] = "application/x-www-form-urlencoded"
+            call.query = query
+            call.body = params
+            sends.append(upstream.send(method, call.path, query=query, headers=call_headers, body=body))
+        raws: list[RawReply] = list(await asyncio.gather(*sends))
+        replies: list[UpstreamReply] = []
+        for call, raw in zip(calls, raws, strict=True):
+            info.upstream_status.append(raw.status)
+            body = _decode_reply(raw)
+            if style == "plivo":
+                api_id = plivo.api_id_of(body)
+                if api_id:
+                    info.upstream_ids.append(api_id)
+            replies.append(UpstreamReply(raw.status, CIMultiDict(raw.headers), body, call))
+        return replies
+
+    def _upstream_problem(self, route: CompiledRoute, reply: UpstreamReply) -> Problem:
+        style = route.settings.styles.upstream
+        if style == "plivo":
+            text = plivo.error_text(reply.body)
+        else:
+            text = reply.body.get("message") if isinstance(reply.body, dict) else None
+            text = str(text) if text is not None else None
+        problem = route.error_rules.problem(reply.status, text)
+        if route.client_style == "twilio" and problem.code is None:
+            return dataclasses.replace(problem, code=twilio.generic_code(problem.status))
+        return problem
+
+
+def _decode_reply(raw: RawReply) -> Any:
+    if not raw.body.strip():
+        return None
+    ctype = raw.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    looks_json = raw.body.lstrip()[:1] in (b"{", b"[")
+    if ctype.endswith("json") or looks_json:
+        try:
+            return codecs.decode_json(raw.body)
+        except codecs.DecodeError:
+            if 200 <= raw.status < 300:
+                raise UpstreamUnreadable(log_detail="upstream body is not valid JSON") from None
+            return None
+    if 200 <= raw.status < 300:
+        raise UpstreamUnreadable(log_detail=f"upstream answered {ctype or 'no content type'}")
+    return None
+
+
+def _pairs(params: dict[str, Any]) -> list[tuple[str, str]]:
+    return _flatten(params)
+
+
+def _flatten(params: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for key, value in params.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            out.append((key, str(v)))
+    return out

@@ -1,0 +1,1 @@
+"""The rule engine: data paths, the step base class, the explicit step registry, and the runner."""

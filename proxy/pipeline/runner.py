@@ -1,0 +1,78 @@
+"""Runs compiled steps in order, and turns a step's failure into an error that names it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from proxy.errors import StepError
+from proxy.exchange import Exchange
+from proxy.pipeline.step import Step, StepFailure
+
+
+class _NestedFailure(StepFailure):
+    """A failure inside ``each``/``use``, carrying the inner step's index and op outward."""
+
+    def __init__(self, inner: StepFailure, index: str, op: str) -> None:
+        super().__init__(
+            inner.reason, inner.path, status=inner.status, code=inner.code, message=inner.message
+        )
+        self.index, self.op = index, op
+
+
+def run_nested(steps: Sequence[Step], ex: Exchange, doc: Any, where: str) -> Any:
+    for i, step in enumerate(steps):
+        if not step.applies(ex, doc):
+            continue
+        try:
+            doc = step.apply(ex, doc)
+        except _NestedFailure as exc:
+            exc.index = f"{i}.{exc.index}"
+            exc.path = _join(where, exc.path)
+            raise
+        except StepFailure as exc:
+            nested = _NestedFailure(exc, str(i), step.op)
+            nested.path = _join(where, exc.path)
+            raise nested from None
+    return doc
+
+
+def run_steps(steps: Sequence[Step], ex: Exchange, doc: Any, *, phase: str) -> Any:
+    for i, step in enumerate(steps):
+        if not step.applies(ex, doc):
+            continue
+        try:
+            doc = step.apply(ex, doc)
+        except _NestedFailure as exc:
+            raise StepError(
+                exc.reason,
+                route=ex.route_name,
+                phase=phase,
+                index=f"{i}.{exc.index}",
+                op=f"{step.op}/{exc.op}",
+                path=exc.path,
+                status=exc.status,
+                code=exc.code,
+                message=exc.message,
+            ) from None
+        except StepFailure as exc:
+            raise StepError(
+                exc.reason,
+                route=ex.route_name,
+                phase=phase,
+                index=i,
+                op=step.op,
+                path=exc.path,
+                status=exc.status,
+                code=exc.code,
+                message=exc.message,
+            ) from None
+    return doc
+
+
+def _join(outer: str, inner: str) -> str:
+    if not inner:
+        return outer
+    if not outer:
+        return inner
+    return outer + inner if inner.startswith("[") else f"{outer}.{inner}"

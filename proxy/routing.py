@@ -1,0 +1,147 @@
+"""Route matching: method plus a path template, and the route's compiled parts.
+
+Templates look like ``/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}{ext}``. ``{ext}`` is the
+optional format extension (``.json``); other fields match one path segment. Matching runs on the
+raw (still percent-encoded) path, so an encoded ``%2F`` can never split a segment, and each
+field is decoded only after the match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from proxy.errors import Problem
+from proxy.pipeline.step import Step
+from proxy.settings.models import ErrorRule, RouteSettings, Style
+
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class PathTemplate:
+    def __init__(self, template: str) -> None:
+        self.template = template
+        pattern, pos, names = "", 0, []
+        for m in _FIELD.finditer(template):
+            pattern += re.escape(template[pos : m.start()])
+            name = m.group(1)
+            if name in names:
+                raise ValueError(f"field {{{name}}} appears twice")
+            names.append(name)
+            if name == "ext":
+                if m.end() != len(template):
+                    raise ValueError("{ext} must end the template")
+                pattern += r"(?P<ext>\.[A-Za-z0-9]+)?"
+            else:
+                pattern += rf"(?P<{name}>[^/]+?)"
+            pos = m.end()
+        if "{" in template[pos:] or "}" in template[pos:]:
+            raise ValueError("unbalanced braces in path template")
+        pattern += re.escape(template[pos:])
+        self.names = tuple(names)
+        self.regex = re.compile(pattern + r"\Z")
+        # The literal text before the first field: used to guess a client's style on a 404.
+        first = _FIELD.search(template)
+        self.prefix = template[: first.start()] if first else template
+
+    def match(self, raw_path: str) -> dict[str, str] | None:
+        m = self.regex.match(raw_path)
+        if m is None:
+            return None
+        return {k: unquote(v) if v is not None else "" for k, v in m.groupdict().items()}
+
+
+class ErrorRules:
+    """Chooses the client's error code (and text) for an upstream error."""
+
+    def __init__(self, rules: Sequence[ErrorRule]) -> None:
+        self.rules = [(r, re.compile(r.match) if r.match else None) for r in rules]
+
+    def problem(self, status: int, text: str | None) -> Problem:
+        """Unmatched errors keep ``code=None``: the client's dialect picks its generic code."""
+        client_status = status if 400 <= status <= 599 else 502
+        message = text or f"The upstream service answered with status {status}."
+        for rule, regex in self.rules:
+            if rule.status is not None:
+                wanted = rule.status if isinstance(rule.status, list) else [rule.status]
+                if status not in wanted:
+                    continue
+            if regex is not None and (text is None or not regex.search(text)):
+                continue
+            if rule.message:
+                message = rule.message.replace("{upstream_message}", text or "")
+            return Problem(status=rule.http_status or client_status, message=message, code=rule.code)
+        return Problem(status=client_status, message=message)
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    settings: RouteSettings
+    template: PathTemplate
+    request_steps: tuple[Step, ...]
+    response_steps: tuple[Step, ...]
+    error_rules: ErrorRules
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def client_style(self) -> Style:
+        return self.settings.styles.client
+
+    def format_for(self, ext: str | None) -> str | None:
+        """The response format for a path extension, or None when this route does not offer it."""
+        policy = self.settings.format
+        if not ext:
+            return policy.default
+        fmt = ext[1:].lower()
+        return fmt if fmt in policy.allow else None
+
+    def resource_name(self) -> str | None:
+        if self.settings.resource:
+            return self.settings.resource
+        return None
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route: CompiledRoute
+    params: dict[str, str]
+
+
+class Router:
+    def __init__(self, routes: Sequence[CompiledRoute], default_style: Style) -> None:
+        self.routes = tuple(routes)
+        self.default_style: Style = default_style
+
+    def match(self, method: str, raw_path: str) -> tuple[RouteMatch | None, list[str]]:
+        """The first route matching method and path; else the methods the path would allow."""
+        allowed: list[str] = []
+        for route in self.routes:
+            params = route.template.match(raw_path)
+            if params is None:
+                continue
+            m = route.settings.match.method
+            if m in ("*", method) or (method == "HEAD" and m == "GET"):
+                return RouteMatch(route, params), []
+            allowed.append(m)
+        return None, allowed
+
+    def style_for(self, raw_path: str) -> tuple[Style, CompiledRoute | None]:
+        """The style a client on this path most likely speaks, for errors before a match."""
+        best: CompiledRoute | None = None
+        for route in self.routes:
+            prefix = route.template.prefix
+            if raw_path.startswith(prefix) and (best is None or len(prefix) > len(best.template.prefix)):
+                best = route
+        if best is not None:
+            return best.client_style, best
+        return self.default_style, None
+
+
+__all__ = ["CompiledRoute", "ErrorRules", "PathTemplate", "RouteMatch", "Router"]

@@ -1,0 +1,174 @@
+"""The config's schema. ``extra="forbid"`` everywhere: a misspelt key is an error, never ignored."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+Style = Literal["twilio", "plivo"]
+Format = Literal["json", "xml", "csv"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Timeouts(_Strict):
+    connect: float = Field(default=2.0, gt=0)
+    total: float = Field(default=10.0, gt=0)
+
+
+class UpstreamSettings(_Strict):
+    """``url: demo`` starts the built-in mock upstream of the given style inside the proxy."""
+
+    url: str
+    style: Style
+    timeout: Timeouts = Timeouts()
+    max_connections: int = Field(default=100, ge=1)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v == "demo":
+            return v
+        if not re.match(r"^https?://[^/\s]+(/.*)?$", v):
+            raise ValueError("expected 'demo' or an http(s) URL such as http://127.0.0.1:9000")
+        return v.rstrip("/")
+
+
+class Credentials(_Strict):
+    user: str = Field(min_length=1)
+    secret: SecretStr
+
+    @field_validator("secret")
+    @classmethod
+    def _not_empty(cls, v: SecretStr) -> SecretStr:
+        if not v.get_secret_value():
+            raise ValueError("must not be empty")
+        return v
+
+
+class ClientCredentials(_Strict):
+    """What a client presents. ``account_sid`` is the account an API key (``SK…``) acts for.
+
+    An empty ``user`` switches the account off, so a config can offer an optional account that
+    an environment variable turns on (``user: "${TWILIO_API_KEY_SID:-}"``).
+    """
+
+    user: str
+    secret: SecretStr
+    account_sid: str | None = None
+
+    @model_validator(mode="after")
+    def _secret_when_enabled(self) -> ClientCredentials:
+        if self.user and not self.secret.get_secret_value():
+            raise ValueError("an enabled account needs a non-empty secret")
+        return self
+
+
+class Account(_Strict):
+    client: ClientCredentials
+    upstream: Credentials
+
+    @property
+    def account_sid(self) -> str:
+        return self.client.account_sid or self.client.user
+
+
+class Limits(_Strict):
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    default_style: Style = "twilio"
+    limits: Limits = Limits()
+
+
+class FormatPolicy(_Strict):
+    """``from: extension``: the path's ``{ext}`` picks the format; none means ``default``."""
+
+    from_: Literal["extension", "fixed"] = Field(default="extension", alias="from")
+    default: Format = "json"
+    allow: list[Format] = Field(default_factory=lambda: ["json"])
+
+    @model_validator(mode="after")
+    def _default_allowed(self) -> FormatPolicy:
+        if self.default not in self.allow:
+            raise ValueError(f"the default format {self.default!r} must be in 'allow'")
+        return self
+
+
+class Match(_Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "*"]
+    path: str
+
+    @field_validator("path")
+    @classmethod
+    def _rooted(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError("a path template must start with '/'")
+        return v
+
+
+class Styles(_Strict):
+    client: Style
+    upstream: Style
+
+
+class ErrorRule(_Strict):
+    """Maps an upstream error to the client's error code.
+
+    ``status`` and ``match`` (a regex searched in the upstream's error text) select; ``code``
+    is the client's provider code, ``http_status`` overrides the status the client sees and
+    ``message`` (a template; ``{upstream_message}`` is the upstream text) replaces the text.
+    """
+
+    status: int | list[int] | None = None
+    match: str | None = None
+    code: int
+    http_status: int | None = Field(default=None, ge=400, le=599)
+    message: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return v
+
+
+class RouteSettings(_Strict):
+    name: str = Field(min_length=1)
+    match: Match
+    upstream: str
+    styles: Styles
+    format: FormatPolicy = FormatPolicy()
+    resource: str | None = None
+    auth: bool = True
+    is_list: bool = Field(default=False, alias="list")
+    request: list[dict[str, Any]] = Field(default_factory=list)
+    response: list[dict[str, Any]] = Field(default_factory=list)
+    errors: str | list[ErrorRule] | None = None
+
+
+class ConfigModel(_Strict):
+    server: ServerSettings = ServerSettings()
+    upstreams: dict[str, UpstreamSettings]
+    accounts: list[Account] = Field(default_factory=list)
+
+    @property
+    def active_accounts(self) -> list[Account]:
+        return [a for a in self.accounts if a.client.user]
+    pipelines: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    error_maps: dict[str, list[ErrorRule]] = Field(default_factory=dict)
+    routes: list[RouteSettings] = Field(min_length=1)

@@ -1,0 +1,1 @@
+"""One module per step kind. Each module's docstring is the user reference for its op."""

@@ -1,0 +1,34 @@
+"""``drop``: remove keys (missing keys are fine).
+
+Example::
+
+    - {op: drop, keys: [api_id, resource_uri]}
+    - {op: drop, at: "objects[*]", keys: [requester_ip]}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import PrivateAttr
+
+from proxy.exchange import Exchange
+from proxy.pipeline.paths import DataPath
+from proxy.pipeline.step import Step, parse_path
+from proxy.steps._targets import objects_at
+
+
+class Drop(Step):
+    op: Literal["drop"]
+    at: str = ""
+    keys: list[str]
+    _at: DataPath = PrivateAttr()
+
+    def model_post_init(self, _: Any) -> None:
+        self._at = parse_path(self.at)
+
+    def apply(self, ex: Exchange, doc: Any) -> Any:
+        for obj, _ in objects_at(doc, self._at):
+            for key in self.keys:
+                obj.pop(key, None)
+        return doc

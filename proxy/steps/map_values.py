@@ -1,0 +1,57 @@
+"""``map_values``: replace values through a table (status and direction vocabularies).
+
+``fallback`` says what happens to a value the table does not name: ``keep`` it (default),
+use ``default`` instead, or ``error`` (the step fails, naming the value's path).
+
+Example::
+
+    - op: map_values
+      at: status
+      map: {queued: queued, sent: sent, delivered: delivered, undelivered: undelivered}
+      fallback: default
+      default: failed
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import PrivateAttr
+
+from proxy.exchange import Exchange
+from proxy.pipeline.paths import DataPath
+from proxy.pipeline.step import Step, StepFailure, parse_path
+
+
+class MapValues(Step):
+    op: Literal["map_values"]
+    at: str
+    map: dict[str, Any]
+    fallback: Literal["keep", "default", "error"] = "keep"
+    default: Any = None
+    _at: DataPath = PrivateAttr()
+
+    def model_post_init(self, _: Any) -> None:
+        self._at = parse_path(self.at)
+        if not self._at.segments:
+            raise ValueError("'map_values' needs a non-empty 'at'")
+
+    def apply(self, ex: Exchange, doc: Any) -> Any:
+        for parent, key, where in self._at.parents(doc, create=False):
+            if isinstance(parent, dict):
+                if key not in parent:
+                    continue
+                parent[key] = self._lookup(parent[key], where)
+            elif isinstance(parent, list) and isinstance(key, int) and -len(parent) <= key < len(parent):
+                parent[key] = self._lookup(parent[key], where)
+        return doc
+
+    def _lookup(self, value: Any, where: str) -> Any:
+        lookup = value if isinstance(value, str) else ("null" if value is None else str(value))
+        if lookup in self.map:
+            return self.map[lookup]
+        if self.fallback == "keep":
+            return value
+        if self.fallback == "default":
+            return self.default
+        raise StepFailure(f"value {lookup!r} is not in the map", where)

@@ -1,0 +1,44 @@
+"""``recase``: re-case keys (snake_case, camelCase, PascalCase), deeply by default.
+
+Useful in front of a service whose JSON keys follow another SDK's convention.
+
+Example::
+
+    - {op: recase, to: snake}
+    - {op: recase, at: "objects[*]", to: camel, deep: false}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import PrivateAttr
+
+from proxy.casing import CASINGS, recase_keys
+from proxy.exchange import Exchange
+from proxy.pipeline.paths import WILDCARD, DataPath
+from proxy.pipeline.step import Step, parse_path
+
+
+class Recase(Step):
+    op: Literal["recase"]
+    to: Literal["snake", "camel", "pascal"]
+    at: str = ""
+    deep: bool = True
+    _at: DataPath = PrivateAttr()
+
+    def model_post_init(self, _: Any) -> None:
+        self._at = parse_path(self.at)
+
+    def apply(self, ex: Exchange, doc: Any) -> Any:
+        fn = CASINGS[self.to]
+        if not self._at.segments:
+            return recase_keys(doc, fn, deep=self.deep)
+        for parent, key, _ in self._at.parents(doc, create=False):
+            if key is WILDCARD and isinstance(parent, list):
+                parent[:] = [recase_keys(item, fn, deep=self.deep) for item in parent]
+            elif isinstance(parent, dict) and key in parent:
+                parent[key] = recase_keys(parent[key], fn, deep=self.deep)
+            elif isinstance(parent, list) and isinstance(key, int) and -len(parent) <= key < len(parent):
+                parent[key] = recase_keys(parent[key], fn, deep=self.deep)
+        return doc

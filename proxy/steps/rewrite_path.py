@@ -1,0 +1,58 @@
+"""``rewrite_path``: choose the upstream path (and optionally method) for this route.
+
+The template may use path fields and the request context. Values taken from the client are
+percent-encoded as one path segment each, so a crafted ``Sid`` can never add segments or
+climb out of the upstream path (``..``, ``/``, ``%2F`` all stay inside one segment).
+
+Example::
+
+    - {op: rewrite_path, to: "/v1/Account/{$upstream.user}/Message/{$path.Sid}/"}
+    - {op: rewrite_path, to: "/v1/Account/{$upstream.user}/Call/", method: POST}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import PrivateAttr, field_validator
+
+from proxy.exchange import Exchange
+from proxy.pipeline.paths import MISSING
+from proxy.pipeline.step import REQUEST, Ref, Step, StepFailure, Template
+
+
+class RewritePath(Step):
+    phases = frozenset({REQUEST})
+    op: Literal["rewrite_path"]
+    to: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    _template: Template = PrivateAttr()
+
+    @field_validator("to")
+    @classmethod
+    def _rooted(cls, v: str) -> str:
+        if not v.startswith("/"):
+            raise ValueError("the upstream path must start with '/'")
+        return v
+
+    def model_post_init(self, _: Any) -> None:
+        self._template = Template(self.to)
+
+    def apply(self, ex: Exchange, doc: Any) -> Any:
+        parts: list[str] = []
+        for part in self._template.parts:
+            if isinstance(part, str):
+                parts.append(part)
+                continue
+            value = part.get(ex, doc) if isinstance(part, Ref) else MISSING
+            if value is MISSING or value is None or value == "":
+                raise StepFailure(f"upstream path needs {part.text!r}, which is missing")
+            segment = str(value)
+            if segment in (".", ".."):
+                raise StepFailure(f"{part.text!r} is not a valid path segment", status=404)
+            parts.append(quote(segment, safe=""))
+        ex.upstream_path = "".join(parts)
+        if self.method is not None:
+            ex.upstream_method = self.method
+        return doc

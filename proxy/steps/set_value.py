@@ -1,0 +1,82 @@
+"""``set``: write a value at a path, from a constant, a reference, or a template.
+
+Exactly one of ``value`` (a constant), ``from`` (a reference: a document path, or ``$…`` for the
+request context) or ``template`` (text with ``{ref}`` fields). With ``if_missing: true`` an
+existing non-null value is kept. Context references: ``$request.<Param>`` (what the client sent),
+``$path.<name>`` (path template fields), ``$query.<name>``, ``$account.sid``, ``$upstream.user``,
+``$route.path``, ``$now`` (the request's time).
+
+Examples::
+
+    - {op: set, at: api_version, value: "2010-04-01"}
+    - {op: set, at: account_sid, from: $account.sid}
+    - {op: set, at: text, from: $request.Body}
+    - {op: set, at: uri, template: "/2010-04-01/Accounts/{$account.sid}/Messages/{sid}.json"}
+    - {op: set, at: num_media, value: "0", if_missing: true}
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, model_validator
+
+from proxy.exchange import Exchange
+from proxy.pipeline.paths import MISSING, DataPath
+from proxy.pipeline.step import Ref, Step, StepFailure, Template, parse_path
+
+
+class SetValue(Step):
+    op: Literal["set"]
+    at: str
+    value: Any = None
+    from_: str | None = Field(default=None, alias="from")
+    template: str | None = None
+    if_missing: bool = False
+    _at: DataPath = PrivateAttr()
+    _from: Ref | None = PrivateAttr(default=None)
+    _template: Template | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SetValue:
+        given = ["value" in self.model_fields_set, self.from_ is not None, self.template is not None]
+        if sum(given) != 1:
+            raise ValueError("'set' takes exactly one of 'value', 'from' or 'template'")
+        return self
+
+    def model_post_init(self, _: Any) -> None:
+        self._at = parse_path(self.at)
+        if not self._at.segments:
+            raise ValueError("'set' needs a non-empty 'at'")
+        self._from = Ref(self.from_) if self.from_ is not None else None
+        self._template = Template(self.template) if self.template is not None else None
+
+    def apply(self, ex: Exchange, doc: Any) -> Any:
+        if not isinstance(doc, dict):
+            raise StepFailure(f"expected an object, found {type(doc).__name__}")
+        for parent, key, where in self._at.parents(doc, create=True):
+            if self.if_missing and _present(parent, key):
+                continue
+            value = self._value(ex, doc)
+            if isinstance(parent, dict) and isinstance(key, str):
+                parent[key] = value
+            elif isinstance(parent, list) and isinstance(key, int) and -len(parent) <= key < len(parent):
+                parent[key] = value
+            else:
+                raise StepFailure("cannot set a value here", where)
+        return doc
+
+    def _value(self, ex: Exchange, doc: Any) -> Any:
+        if self._template is not None:
+            return self._template.render(ex, doc)
+        if self._from is not None:
+            found = self._from.get(ex, doc)
+            return None if found is MISSING else copy.deepcopy(found)
+        return copy.deepcopy(self.value)
+
+
+def _present(parent: Any, key: Any) -> bool:
+    if isinstance(parent, dict):
+        return parent.get(key) is not None
+    return False
