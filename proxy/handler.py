@@ -43,7 +43,6 @@ from proxy.upstream import RawReply, Upstream, basic_auth
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE"})
-INFO_KEY = web.RequestKey("dialect_info", object)
 
 
 @dataclass
@@ -57,6 +56,16 @@ class RequestInfo:
     list_endpoint: bool = False
     upstream_status: list[int] = field(default_factory=list)
     upstream_ids: list[str] = field(default_factory=list)
+
+
+INFO_KEY = web.RequestKey("dialect_info", RequestInfo)
+
+
+def _format_from_path(path: str) -> str | None:
+    """The format an unmatched request most likely wants, from its extension."""
+    tail = path.rsplit("/", 1)[-1]
+    ext = tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
+    return ext if ext in codecs.FORMATS else None
 
 
 def new_request_id(incoming: str | None) -> str:
@@ -78,9 +87,9 @@ class ProxyHandler:
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         started = time.perf_counter()
         style, guess = self.config.router.style_for(request.raw_path)
-        fmt = guess.settings.format.default if guess else "json"
+        fmt = _format_from_path(request.path) or (guess.settings.format.default if guess else "json")
         info = RequestInfo(new_request_id(request.headers.get("X-Request-Id")), style, fmt)
-        request["dialect"] = info
+        request[INFO_KEY] = info
         error: ProxyError | None = None
         try:
             response: web.StreamResponse = await handler(request)
@@ -115,7 +124,7 @@ class ProxyHandler:
     # -- the pass -------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        info: RequestInfo = request["dialect"]
+        info = request[INFO_KEY]
         raw_path = request.raw_path.split("?", 1)[0]
         if not raw_path.startswith("/"):
             raise ClientRequestError("Only origin-form request targets are accepted.")
