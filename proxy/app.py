@@ -30,8 +30,7 @@ async def _start_demo_upstream(config: Config, name: str) -> tuple[str, web.AppR
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    server = site._server
-    port = server.sockets[0].getsockname()[1] if server is not None and server.sockets else 0
+    port = runner.addresses[0][1]
     return f"http://127.0.0.1:{port}", runner
 
 

@@ -35,7 +35,11 @@ def to_pascal(name: str) -> str:
     return "".join(w.capitalize() for w in split_words(name)) or name
 
 
-CASINGS: dict[str, Callable[[str], str]] = {"snake": to_snake, "camel": to_camel, "pascal": to_pascal}
+CASINGS: dict[str, Callable[[str], str]] = {
+    "snake": to_snake,
+    "camel": to_camel,
+    "pascal": to_pascal,
+}
 
 
 def recase_keys(data: Any, casing: Callable[[str], str], *, deep: bool = True) -> Any:

@@ -75,9 +75,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     base = f"http://{host}:{port}"
     sid, token = env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"]
     upstream = config.model.upstreams["plivo"].url if "plivo" in config.model.upstreams else "?"
+    behind = "the built-in Plivo-style mock" if upstream == "demo" else upstream
     print(
         f"""
-Dialect demo: a Twilio-style API at {base}, in front of {"the built-in Plivo-style mock" if upstream == "demo" else upstream}.
+Dialect demo: a Twilio-style API at {base}, in front of {behind}.
 
   Account SID : {sid}
   Auth token  : {token}

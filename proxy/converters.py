@@ -272,7 +272,9 @@ class SepArgs(_Args):
 
 
 def _split(args: SepArgs) -> Converter:
-    return _none_safe(lambda v: v if isinstance(v, list) else [p for p in str(v).split(args.sep) if p])
+    return _none_safe(
+        lambda v: v if isinstance(v, list) else [p for p in str(v).split(args.sep) if p]
+    )
 
 
 def _join(args: SepArgs) -> Converter:
@@ -307,8 +309,12 @@ CONVERTERS: Mapping[str, ConverterSpec] = {
     spec.name: spec
     for spec in (
         ConverterSpec("rfc2822_gmt", "timestamp → RFC 2822 in GMT", None, _plain(_rfc2822)),
-        ConverterSpec("plivo_time", "timestamp → YYYY-MM-DD HH:MM:SS+00:00", None, _plain(_plivo_time)),
-        ConverterSpec("plivo_time_filter", "timestamp → UTC YYYY-MM-DD HH:MM:SS", None, _plain(_plivo_filter)),
+        ConverterSpec(
+            "plivo_time", "timestamp → YYYY-MM-DD HH:MM:SS+00:00", None, _plain(_plivo_time)
+        ),
+        ConverterSpec(
+            "plivo_time_filter", "timestamp → UTC YYYY-MM-DD HH:MM:SS", None, _plain(_plivo_filter)
+        ),
         ConverterSpec("ago", "timestamp minus {days, hours}", AgoArgs, _ago),
         ConverterSpec("e164", "phone number → +E.164", None, _plain(_e164)),
         ConverterSpec("plivo_number", "+E.164 → digits", None, _plain(_plivo_number)),
@@ -317,8 +323,12 @@ CONVERTERS: Mapping[str, ConverterSpec] = {
         ConverterSpec("string", "number/bool → string", None, _plain(_string)),
         ConverterSpec("integer", "string → integer", None, _plain(_integer)),
         ConverterSpec("boolean", "text → boolean", None, _plain(_boolean)),
-        ConverterSpec("decimal_string", "number → fixed-point string", DecimalArgs, _decimal_string),
-        ConverterSpec("plivo_error_code", "Plivo error code → int or None", None, _plain(_plivo_error_code)),
+        ConverterSpec(
+            "decimal_string", "number → fixed-point string", DecimalArgs, _decimal_string
+        ),
+        ConverterSpec(
+            "plivo_error_code", "Plivo error code → int or None", None, _plain(_plivo_error_code)
+        ),
         ConverterSpec("as_list", "scalar → [scalar]", None, lambda _a: _as_list),
         ConverterSpec("first", "list → first item", None, _plain(_first)),
         ConverterSpec("count", "list → length", None, lambda _a: _count),

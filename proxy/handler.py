@@ -25,10 +25,10 @@ from proxy.auth import authenticate
 from proxy.dialects import plivo, twilio
 from proxy.errors import (
     ClientRequestError,
-    Problem,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    Problem,
     ProxyError,
     UpstreamProblem,
     UpstreamUnreadable,
@@ -87,7 +87,9 @@ class ProxyHandler:
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         started = time.perf_counter()
         style, guess = self.config.router.style_for(request.raw_path)
-        fmt = _format_from_path(request.path) or (guess.settings.format.default if guess else "json")
+        fmt = _format_from_path(request.path) or (
+            guess.settings.format.default if guess else "json"
+        )
         info = RequestInfo(new_request_id(request.headers.get("X-Request-Id")), style, fmt)
         request[INFO_KEY] = info
         error: ProxyError | None = None
@@ -264,7 +266,9 @@ class ProxyHandler:
                     call_headers["Content-Type"] = "application/x-www-form-urlencoded"
             call.query = query
             call.body = params
-            sends.append(upstream.send(method, call.path, query=query, headers=call_headers, body=body))
+            sends.append(
+                upstream.send(method, call.path, query=query, headers=call_headers, body=body)
+            )
         raws: list[RawReply] = list(await asyncio.gather(*sends))
         replies: list[UpstreamReply] = []
         for call, raw in zip(calls, raws, strict=True):

@@ -73,7 +73,9 @@ class ErrorRules:
                 continue
             if rule.message:
                 message = rule.message.replace("{upstream_message}", text or "")
-            return Problem(status=rule.http_status or client_status, message=message, code=rule.code)
+            return Problem(
+                status=rule.http_status or client_status, message=message, code=rule.code
+            )
         return Problem(status=client_status, message=message)
 
 
@@ -137,7 +139,9 @@ class Router:
         best: CompiledRoute | None = None
         for route in self.routes:
             prefix = route.template.prefix
-            if raw_path.startswith(prefix) and (best is None or len(prefix) > len(best.template.prefix)):
+            if raw_path.startswith(prefix) and (
+                best is None or len(prefix) > len(best.template.prefix)
+            ):
                 best = route
         if best is not None:
             return best.client_style, best

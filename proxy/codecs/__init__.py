@@ -11,7 +11,11 @@ from proxy.codecs.json_codec import decode_json, encode_json
 from proxy.codecs.xml_codec import decode_xml, encode_xml
 
 FORMATS = ("json", "xml", "csv")
-MEDIA_TYPES: dict[str, str] = {"json": "application/json", "xml": "application/xml", "csv": "text/csv"}
+MEDIA_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "xml": "application/xml",
+    "csv": "text/csv",
+}
 
 
 def encode(data: Any, fmt: str, *, resource: str | None = None, error: bool = False) -> bytes:

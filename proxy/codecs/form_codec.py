@@ -16,8 +16,14 @@ from proxy.codecs.errors import DecodeError
 def decode_form(raw: bytes | str, *, charset: str = "utf-8") -> dict[str, str | list[str]]:
     try:
         text = raw.decode(charset) if isinstance(raw, bytes) else raw
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, encoding=charset,
-                          errors="strict", max_num_fields=10000)
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=False,
+            encoding=charset,
+            errors="strict",
+            max_num_fields=10000,
+        )
     except (UnicodeDecodeError, ValueError, LookupError):
         raise DecodeError("body is not valid form data") from None
     out: dict[str, str | list[str]] = {}

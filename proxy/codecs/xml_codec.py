@@ -12,10 +12,10 @@ laughs" and XXE payloads never expand.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - used to BUILD documents only
+import xml.etree.ElementTree as ET
 from typing import Any
 
-import defusedxml.ElementTree as SafeET
+import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 from defusedxml import DefusedXmlException
 
 from proxy.casing import singular, to_pascal
@@ -23,8 +23,17 @@ from proxy.codecs.errors import DecodeError
 
 ENVELOPE_KEYS = frozenset(
     {
-        "end", "first_page_uri", "next_page_uri", "last_page_uri", "page", "page_size",
-        "previous_page_uri", "total", "num_pages", "start", "uri",
+        "end",
+        "first_page_uri",
+        "next_page_uri",
+        "last_page_uri",
+        "page",
+        "page_size",
+        "previous_page_uri",
+        "total",
+        "num_pages",
+        "start",
+        "uri",
     }
 )
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -90,7 +99,8 @@ def encode_xml(data: Any, *, resource: str | None = None, error: bool = False) -
         _fill(ET.SubElement(root, resource), data)
     else:
         _fill(root, data)
-    return b"<?xml version='1.0' encoding='utf-8'?>\n" + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b"<?xml version='1.0' encoding='utf-8'?>\n" + body
 
 
 def _to_data(elem: ET.Element, depth: int, max_depth: int) -> Any:

@@ -2,7 +2,7 @@
 
 It serves ``dialect demo`` (seeded with plausible messages and calls) and the test suite, so it
 is at least as strict as the real v1 API as the project's reference notes describe it:
-Basic auth that must match the path's auth id, trailing slashes required, ``limit`` 1–20,
+Basic auth that must match the path's auth id, trailing slashes required, ``limit`` 1-20,
 newest-first offset paging with relative ``meta.next``/``previous`` links, the 24-hour (messages)
 and 7-day (calls) default windows, timestamps in the account's own UTC offset, numbers without
 ``+``, ``api_id`` on every body, and ``{"api_id","error"}`` errors.
@@ -96,9 +96,19 @@ class PlivoMock:
 
     # -- records ----------------------------------------------------------------------------
 
-    def add_message(self, *, src: str, dst: str, text: str, when: datetime, mtype: str = "sms",
-                    state: str = "queued", direction: str = "outbound",
-                    error_code: str | None = None, rng: random.Random | None = None) -> dict[str, Any]:
+    def add_message(
+        self,
+        *,
+        src: str,
+        dst: str,
+        text: str,
+        when: datetime,
+        mtype: str = "sms",
+        state: str = "queued",
+        direction: str = "outbound",
+        error_code: str | None = None,
+        rng: random.Random | None = None,
+    ) -> dict[str, Any]:
         muuid = str(uuid.UUID(int=rng.getrandbits(128), version=4)) if rng else str(uuid.uuid4())
         record = {
             "message_uuid": muuid,
@@ -109,24 +119,37 @@ class PlivoMock:
             "message_type": mtype,
             "message_time": _fmt(when, self.tz),
             "message_sent_time": _fmt(when + timedelta(milliseconds=947), self.tz, micro=True),
-            "message_updated_time": _fmt(when + timedelta(seconds=2, milliseconds=120), self.tz, micro=True),
+            "message_updated_time": _fmt(
+                when + timedelta(seconds=2, milliseconds=120), self.tz, micro=True
+            ),
             "units": _SEGMENTS(text) if text else 1,
             "total_amount": "0.00000" if state == "queued" else "0.00350",
             "total_rate": "0.00350",
             "error_code": error_code,
             "error_message": "" if error_code in (None, "000") else "Destination unreachable",
             "resource_uri": f"/v1/Account/{self.auth_id}/Message/{muuid}/",
-            "destination_country_iso2": "US" if _digits(dst).startswith("1") else (
-                "IN" if _digits(dst).startswith("91") else None),
+            "destination_country_iso2": "US"
+            if _digits(dst).startswith("1")
+            else ("IN" if _digits(dst).startswith("91") else None),
             "requester_ip": "127.0.0.1",
             "powerpack_id": None,
         }
         self.state.messages[muuid] = record
         return record
 
-    def add_call(self, *, src: str, dst: str, when: datetime, duration: int = 42,
-                 call_uuid: str | None = None, rng: random.Random | None = None) -> dict[str, Any]:
-        cuuid = call_uuid or (str(uuid.UUID(int=rng.getrandbits(128), version=4)) if rng else str(uuid.uuid4()))
+    def add_call(
+        self,
+        *,
+        src: str,
+        dst: str,
+        when: datetime,
+        duration: int = 42,
+        call_uuid: str | None = None,
+        rng: random.Random | None = None,
+    ) -> dict[str, Any]:
+        cuuid = call_uuid or (
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)) if rng else str(uuid.uuid4())
+        )
         answer = when + timedelta(seconds=5)
         end = answer + timedelta(seconds=duration)
         billed = max(60, -(-duration // 60) * 60)
@@ -159,28 +182,52 @@ class PlivoMock:
         ours = ["14155550100", "14155550101"]
         theirs = ["14155550111", "14155550123", "919876543210", "447700900123"]
         states = ["delivered", "delivered", "sent", "queued", "undelivered", "failed"]
-        texts = ["Your code is 4812", "See you at 6?", "Order #1042 shipped", "Hello from Dialect ☎"]
+        texts = [
+            "Your code is 4812",
+            "See you at 6?",
+            "Order #1042 shipped",
+            "Hello from Dialect ☎",
+        ]
         ages = [timedelta(minutes=rng.randint(1, 20 * 60)) for _ in range(messages)]
         ages += [timedelta(days=rng.randint(2, 5), minutes=rng.randint(0, 600)) for _ in range(5)]
         for i, age in enumerate(ages):
             inbound = i % 7 == 3
             state = "received" if inbound else states[i % len(states)]
-            code = {"failed": "30", "undelivered": "200"}.get(state, "000" if state == "delivered" else None)
-            src, dst = (rng.choice(theirs), ours[0]) if inbound else (ours[i % 2], rng.choice(theirs))
-            self.add_message(src=src, dst=dst, text=texts[i % len(texts)], when=now - age,
-                             mtype="mms" if i % 9 == 4 else "sms", state=state,
-                             direction="inbound" if inbound else "outbound", error_code=code, rng=rng)
+            code = {"failed": "30", "undelivered": "200"}.get(
+                state, "000" if state == "delivered" else None
+            )
+            src, dst = (
+                (rng.choice(theirs), ours[0]) if inbound else (ours[i % 2], rng.choice(theirs))
+            )
+            self.add_message(
+                src=src,
+                dst=dst,
+                text=texts[i % len(texts)],
+                when=now - age,
+                mtype="mms" if i % 9 == 4 else "sms",
+                state=state,
+                direction="inbound" if inbound else "outbound",
+                error_code=code,
+                rng=rng,
+            )
         call_ages = [timedelta(minutes=rng.randint(1, 3 * 24 * 60)) for _ in range(calls)]
         call_ages += [timedelta(days=rng.randint(10, 20)) for _ in range(3)]
         for i, age in enumerate(call_ages):
-            self.add_call(src=ours[i % 2], dst=rng.choice(theirs), when=now - age,
-                          duration=rng.randint(3, 600), rng=rng)
+            self.add_call(
+                src=ours[i % 2],
+                dst=rng.choice(theirs),
+                when=now - age,
+                duration=rng.randint(3, 600),
+                rng=rng,
+            )
 
     # -- HTTP -------------------------------------------------------------------------------
 
     def body(self, status: int, data: dict[str, Any]) -> web.Response:
         payload = {"api_id": str(uuid.uuid1()), **data}
-        return web.Response(status=status, body=orjson.dumps(payload), content_type="application/json")
+        return web.Response(
+            status=status, body=orjson.dumps(payload), content_type="application/json"
+        )
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -192,11 +239,17 @@ class PlivoMock:
             except orjson.JSONDecodeError:
                 parsed = raw.decode("utf-8", "replace")
         self.state.requests.append(
-            RecordedRequest(request.method, request.path, list(request.query.items()), parsed,
-                            dict(request.headers))
+            RecordedRequest(
+                request.method,
+                request.path,
+                list(request.query.items()),
+                parsed,
+                dict(request.headers),
+            )
         )
         try:
-            return await handler(request)
+            response: web.StreamResponse = await handler(request)
+            return response
         except _Fail as exc:
             return self.body(exc.status, {"error": exc.error})
 
@@ -228,7 +281,9 @@ class PlivoMock:
 
     def _authenticate(self, request: web.Request, path_auth: str) -> None:
         header = request.headers.get("Authorization", "")
-        expected = "Basic " + base64.b64encode(f"{self.auth_id}:{self.auth_token}".encode()).decode()
+        expected = (
+            "Basic " + base64.b64encode(f"{self.auth_id}:{self.auth_token}".encode()).decode()
+        )
         if header != expected or path_auth != self.auth_id:
             raise _Fail(401, "Authentication credentials invalid")
 
@@ -254,7 +309,9 @@ class PlivoMock:
         if not data.get("dst"):
             raise _Fail(400, "dst parameter is required")
         media = data.get("media_urls")
-        if media is not None and (not isinstance(media, list) or not all(isinstance(u, str) for u in media)):
+        if media is not None and (
+            not isinstance(media, list) or not all(isinstance(u, str) for u in media)
+        ):
             raise _Fail(400, "media_urls must be a list of URLs")
         text = data.get("text")
         if not text and not (mtype == "mms" and media):
@@ -265,13 +322,16 @@ class PlivoMock:
         valid = [d for d in dsts if _NUMBER.match(d)]
         invalid = [d for d in dsts if not _NUMBER.match(d)]
         if not valid:
-            raise _Fail(400, f"'{invalid[0] if invalid else data['dst']}' is not a valid phone number.")
+            raise _Fail(
+                400, f"'{invalid[0] if invalid else data['dst']}' is not a valid phone number."
+            )
         if src and any(_digits(d) == _digits(str(src)) for d in valid):
             raise _Fail(400, "src and dst cannot be the same")
         now = self.clock()
         uuids = [
-            self.add_message(src=str(src or "14155550100"), dst=d, text=str(text or ""), when=now,
-                             mtype=mtype)["message_uuid"]
+            self.add_message(
+                src=str(src or "14155550100"), dst=d, text=str(text or ""), when=now, mtype=mtype
+            )["message_uuid"]
             for d in valid
         ]
         out: dict[str, Any] = {"message": "message(s) queued", "message_uuid": uuids}
@@ -293,8 +353,9 @@ class PlivoMock:
                 raise _Fail(400, f"'{d}' is not a valid phone number.")
         now = self.clock()
         uuids = [self.add_call(src=src, dst=d, when=now, duration=0)["call_uuid"] for d in dsts]
-        return self.body(201, {"message": "call fired",
-                               "request_uuid": uuids[0] if len(uuids) == 1 else uuids})
+        return self.body(
+            201, {"message": "call fired", "request_uuid": uuids[0] if len(uuids) == 1 else uuids}
+        )
 
     def _list(self, request: web.Request, kind: str) -> web.Response:
         q = request.query
@@ -314,30 +375,40 @@ class PlivoMock:
         if kind == "Message":
             records, time_key = list(self.state.messages.values()), "message_time"
             window = timedelta(hours=24)
-            exact = ("message_direction", "message_state", "message_type")
+            exact: tuple[str, ...] = ("message_direction", "message_state", "message_type")
         else:
             records, time_key = list(self.state.calls.values()), "end_time"
             window = timedelta(days=7)
             exact = ("call_direction",)
-        bounds = [(op, self._filter_time(q[f"{time_key}__{op}"])) for op in ("gt", "gte", "lt", "lte")
-                  if f"{time_key}__{op}" in q]
+        bounds: list[tuple[str, datetime]] = [
+            (op, self._filter_time(q[f"{time_key}__{op}"]))
+            for op in ("gt", "gte", "lt", "lte")
+            if f"{time_key}__{op}" in q
+        ]
         if time_key in q:
             bounds.append(("eq", self._filter_time(q[time_key])))
         if not bounds:
             bounds = [("gte", now - window)]
         out = []
         for r in records:
-            t = _parse_local(r[time_key])
-            if not all(_cmp(t, op, b) for op, b in bounds):
+            stamp = _parse_local(r[time_key])
+            if not all(_cmp(stamp, op, b) for op, b in bounds):
                 continue
             if any(name in q and r.get(name) != q[name] for name in exact):
                 continue
-            if any(name in q and _digits(str(r.get(name))) != _digits(q[name])
-                   for name in ("from_number", "to_number")):
+            if any(
+                name in q and _digits(str(r.get(name))) != _digits(q[name])
+                for name in ("from_number", "to_number")
+            ):
                 continue
             out.append(r)
-        out.sort(key=lambda r: (_parse_local(r[time_key]), r["message_uuid" if kind == "Message" else "call_uuid"]),
-                 reverse=True)
+        out.sort(
+            key=lambda r: (
+                _parse_local(r[time_key]),
+                r["message_uuid" if kind == "Message" else "call_uuid"],
+            ),
+            reverse=True,
+        )
         page = out[offset : offset + limit]
         filters = [(k, v) for k, v in q.items() if k not in ("limit", "offset")]
         path = f"/v1/Account/{self.auth_id}/{kind}/"
@@ -368,13 +439,18 @@ class PlivoMock:
     @staticmethod
     def _filter_time(value: str) -> datetime:
         if not _FILTER_TIME.match(value):
-            raise _Fail(400, f"'{value}' is not a valid time filter, use YYYY-MM-DD HH:MM[:ss[.uuuuuu]]")
+            raise _Fail(
+                400, f"'{value}' is not a valid time filter, use YYYY-MM-DD HH:MM[:ss[.uuuuuu]]"
+            )
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def _cmp(t: datetime, op: str, bound: datetime) -> bool:
     return {
-        "gt": t > bound, "gte": t >= bound, "lt": t < bound, "lte": t <= bound,
+        "gt": t > bound,
+        "gte": t >= bound,
+        "lt": t < bound,
+        "lte": t <= bound,
         "eq": t.replace(microsecond=0) == bound.replace(microsecond=0),
     }[op]
 

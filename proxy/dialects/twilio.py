@@ -23,8 +23,17 @@ from proxy.errors import Problem
 API_VERSION = "2010-04-01"
 LIST_ENVELOPE_KEYS = frozenset(
     {
-        "end", "first_page_uri", "next_page_uri", "last_page_uri", "page", "page_size",
-        "previous_page_uri", "total", "num_pages", "start", "uri",
+        "end",
+        "first_page_uri",
+        "next_page_uri",
+        "last_page_uri",
+        "page",
+        "page_size",
+        "previous_page_uri",
+        "total",
+        "num_pages",
+        "start",
+        "uri",
     }
 )
 MAX_PAGE_SIZE = 1000
@@ -86,7 +95,12 @@ def parse_datetime(value: Any) -> datetime:
     if m:
         year, month, day, hour, minute, sec, frac, tz = m.groups()
         dt = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(sec or 0),
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(sec or 0),
             int((frac or "0").ljust(6, "0")),
         )
         if tz in (None, "Z"):
@@ -113,7 +127,9 @@ def rfc2822(dt: datetime) -> str:
 # -- identifiers ------------------------------------------------------------------------------
 
 _SID = re.compile(r"^([A-Z]{2})([0-9a-fA-F]{32})$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_UUID = re.compile(
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+)
 
 
 def sid_from_uuid(prefix: str, value: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["WILDCARD", "DataPath", "Missing", "MISSING"]
+__all__ = ["MISSING", "WILDCARD", "DataPath", "Missing"]
 
 
 class Missing:
@@ -145,10 +145,16 @@ class DataPath:
             raise ValueError("the whole document has no parent")
         *head, last = self.segments
         for container, where in _walk(data, tuple(head), (), create):
-            yield container, last, _render((*where, last)) if not isinstance(last, _Wildcard) else _render(where)
+            yield (
+                container,
+                last,
+                _render((*where, last)) if not isinstance(last, _Wildcard) else _render(where),
+            )
 
 
-def _find(data: Any, segs: tuple[Segment, ...], where: tuple[Segment, ...]) -> Iterator[tuple[Any, str]]:
+def _find(
+    data: Any, segs: tuple[Segment, ...], where: tuple[Segment, ...]
+) -> Iterator[tuple[Any, str]]:
     if not segs:
         yield data, _render(where)
         return
@@ -190,3 +196,23 @@ def _walk(
             return
         data[seg] = {}
     yield from _walk(data[seg], rest, (*where, seg), create)
+
+
+def has_slot(parent: Any, key: Segment) -> bool:
+    """Whether ``parent[key]`` exists (a dict key, or an index inside a list)."""
+    if isinstance(parent, dict):
+        return isinstance(key, str) and key in parent
+    if isinstance(parent, list):
+        return isinstance(key, int) and -len(parent) <= key < len(parent)
+    return False
+
+
+def assign(parent: Any, key: Segment, value: Any) -> bool:
+    """Set ``parent[key]``; False where no such slot can exist (a list index out of range)."""
+    if isinstance(parent, dict) and isinstance(key, str):
+        parent[key] = value
+        return True
+    if isinstance(parent, list) and isinstance(key, int) and -len(parent) <= key < len(parent):
+        parent[key] = value
+        return True
+    return False

@@ -53,7 +53,9 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     return load_config_text(text, env=env, source=str(p))
 
 
-def load_config_text(text: str, env: Mapping[str, str] | None = None, source: str = "<text>") -> Config:
+def load_config_text(
+    text: str, env: Mapping[str, str] | None = None, source: str = "<text>"
+) -> Config:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -110,11 +112,16 @@ def _compile(model: ConfigModel, problems: Problems) -> Router:
         names.add(r.name)
         if r.upstream not in model.upstreams:
             known = ", ".join(sorted(model.upstreams))
-            problems.append((f"{where}.upstream", f"unknown upstream {r.upstream!r} (known: {known})"))
+            problems.append(
+                (f"{where}.upstream", f"unknown upstream {r.upstream!r} (known: {known})")
+            )
         elif model.upstreams[r.upstream].style != r.styles.upstream:
             problems.append(
-                (f"{where}.styles.upstream", f"upstream {r.upstream!r} speaks the "
-                 f"{model.upstreams[r.upstream].style} style, not {r.styles.upstream}")
+                (
+                    f"{where}.styles.upstream",
+                    f"upstream {r.upstream!r} speaks the "
+                    f"{model.upstreams[r.upstream].style} style, not {r.styles.upstream}",
+                )
             )
         try:
             template = PathTemplate(r.match.path)

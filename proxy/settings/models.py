@@ -96,7 +96,7 @@ class FormatPolicy(_Strict):
 
     from_: Literal["extension", "fixed"] = Field(default="extension", alias="from")
     default: Format = "json"
-    allow: list[Format] = Field(default_factory=lambda: ["json"])
+    allow: list[Format] = Field(default_factory=lambda: list[Format](["json"]))
 
     @model_validator(mode="after")
     def _default_allowed(self) -> FormatPolicy:
@@ -169,6 +169,7 @@ class ConfigModel(_Strict):
     @property
     def active_accounts(self) -> list[Account]:
         return [a for a in self.accounts if a.client.user]
+
     pipelines: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     error_maps: dict[str, list[ErrorRule]] = Field(default_factory=dict)
     routes: list[RouteSettings] = Field(min_length=1)

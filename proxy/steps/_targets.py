@@ -9,7 +9,9 @@ from proxy.pipeline.paths import DataPath
 from proxy.pipeline.step import StepFailure
 
 
-def objects_at(doc: Any, at: DataPath, *, required: bool = False) -> Iterator[tuple[dict[str, Any], str]]:
+def objects_at(
+    doc: Any, at: DataPath, *, required: bool = False
+) -> Iterator[tuple[dict[str, Any], str]]:
     """The dicts found at ``at`` (the document itself for the empty path)."""
     found = False
     for value, where in at.find(doc):

@@ -12,7 +12,8 @@ Examples::
     - op: convert
       at: Sid
       with: {uuid_from_sid: {prefixes: [SM, MM]}}
-      error: {status: 404, code: 20404, message: "The requested resource {$route.path} was not found"}
+      error: {status: 404, code: 20404,
+              message: "The requested resource {$route.path} was not found"}
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from proxy.converters import ConversionError, Converter, build_converter
 from proxy.exchange import Exchange
-from proxy.pipeline.paths import DataPath
+from proxy.pipeline.paths import DataPath, assign, has_slot
 from proxy.pipeline.step import Step, StepFailure, Template, parse_path
 
 
@@ -76,13 +77,10 @@ class Convert(Step):
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         for parent, key, where in self._at.parents(doc, create=False):
-            if isinstance(parent, dict):
-                if key not in parent:
-                    continue
-            elif not (isinstance(parent, list) and isinstance(key, int) and -len(parent) <= key < len(parent)):
+            if not has_slot(parent, key):
                 continue
             try:
-                parent[key] = self._fn(parent[key])  # type: ignore[index]
+                assign(parent, key, self._fn(parent[key]))
             except ConversionError as exc:
                 if self.error is not None:
                     raise self.error.failure(ex, doc, str(exc), where) from None

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import PrivateAttr
 
 from proxy.exchange import Exchange
-from proxy.pipeline.paths import DataPath
+from proxy.pipeline.paths import DataPath, assign, has_slot
 from proxy.pipeline.step import Step, StepFailure, parse_path
 
 
@@ -38,12 +38,8 @@ class MapValues(Step):
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         for parent, key, where in self._at.parents(doc, create=False):
-            if isinstance(parent, dict):
-                if key not in parent:
-                    continue
-                parent[key] = self._lookup(parent[key], where)
-            elif isinstance(parent, list) and isinstance(key, int) and -len(parent) <= key < len(parent):
-                parent[key] = self._lookup(parent[key], where)
+            if has_slot(parent, key):
+                assign(parent, key, self._lookup(parent[key], where))
         return doc
 
     def _lookup(self, value: Any, where: str) -> Any:

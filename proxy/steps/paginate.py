@@ -1,9 +1,9 @@
 """``paginate``: translate one provider's paging into the other's.
 
-``from: twilio, to: plivo`` (request phase) reads Twilio's ``PageSize`` (1–1000, default 50),
+``from: twilio, to: plivo`` (request phase) reads Twilio's ``PageSize`` (1-1000, default 50),
 ``Page`` and ``PageToken`` and plans as many concurrent upstream requests as the Plivo page
 limit (20) requires to fill the Twilio page, each with its own ``limit``/``offset``.
-The proxy stays stateless: the offset is ``Page × PageSize``, and the ``PageToken`` it hands
+The proxy stays stateless: the offset is ``Page x PageSize``, and the ``PageToken`` it hands
 out encodes that offset, so a link it made is always honoured. ``PageSize`` above 1000 is
 Twilio's error 20007; a ``PageToken`` the proxy did not make is 21481.
 
@@ -71,23 +71,41 @@ class Paginate(Step):
         token = _scalar(doc.pop("PageToken", None))
         page_size = self.default_page_size if raw_size in (None, "") else _int(raw_size, "PageSize")
         if page_size < 1:
-            raise StepFailure("PageSize below 1", "PageSize", status=400, code=20001,
-                              message="PageSize must be a positive integer.")
+            raise StepFailure(
+                "PageSize below 1",
+                "PageSize",
+                status=400,
+                code=20001,
+                message="PageSize must be a positive integer.",
+            )
         if page_size > self.max_page_size:
             raise StepFailure(
-                "PageSize too large", "PageSize", status=400, code=20007,
+                "PageSize too large",
+                "PageSize",
+                status=400,
+                code=20007,
                 message=f"PageSize must be less than or equal to {self.max_page_size}.",
             )
         page = 0 if raw_page in (None, "") else _int(raw_page, "Page")
         if page < 0:
-            raise StepFailure("negative Page", "Page", status=400, code=20001,
-                              message="Page must be a non-negative integer.")
+            raise StepFailure(
+                "negative Page",
+                "Page",
+                status=400,
+                code=20001,
+                message="Page must be a non-negative integer.",
+            )
         offset = page * page_size
         if token not in (None, ""):
             token_offset = twilio.parse_page_token(str(token))
             if token_offset is None:
-                raise StepFailure("foreign PageToken", "PageToken", status=400, code=21481,
-                                  message="Invalid PageToken.")
+                raise StepFailure(
+                    "foreign PageToken",
+                    "PageToken",
+                    status=400,
+                    code=21481,
+                    message="Invalid PageToken.",
+                )
             offset = token_offset
         calls: list[UpstreamCall] = []
         remaining, at = page_size, offset
@@ -165,5 +183,10 @@ def _int(value: Any, name: str) -> int:
     try:
         return int(str(value))
     except ValueError:
-        raise StepFailure(f"{name} is not an integer", name, status=400, code=20001,
-                          message=f"{name} must be an integer.") from None
+        raise StepFailure(
+            f"{name} is not an integer",
+            name,
+            status=400,
+            code=20001,
+            message=f"{name} must be an integer.",
+        ) from None

@@ -2,8 +2,8 @@
 
 This is how a route guarantees a provider's full resource shape: every listed key is present
 (missing ones get ``default``, null unless set; or, with ``skip_missing: true``, stay
-absent, which is how a request whitelists the parameters an upstream accepts) and nothing else survives, so upstream-only
-fields such as ``api_id`` can never leak to the client.
+absent, which is how a request whitelists the parameters an upstream accepts) and nothing
+else survives, so upstream-only fields such as ``api_id`` can never leak to the client.
 
 Example::
 

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from proxy.exchange import Exchange
-from proxy.pipeline.paths import MISSING, DataPath
+from proxy.pipeline.paths import MISSING, DataPath, assign
 from proxy.pipeline.step import Ref, Step, StepFailure, Template, parse_path
 
 
@@ -40,7 +40,11 @@ class SetValue(Step):
 
     @model_validator(mode="after")
     def _one_source(self) -> SetValue:
-        given = ["value" in self.model_fields_set, self.from_ is not None, self.template is not None]
+        given = [
+            "value" in self.model_fields_set,
+            self.from_ is not None,
+            self.template is not None,
+        ]
         if sum(given) != 1:
             raise ValueError("'set' takes exactly one of 'value', 'from' or 'template'")
         return self
@@ -59,11 +63,7 @@ class SetValue(Step):
             if self.if_missing and _present(parent, key):
                 continue
             value = self._value(ex, doc)
-            if isinstance(parent, dict) and isinstance(key, str):
-                parent[key] = value
-            elif isinstance(parent, list) and isinstance(key, int) and -len(parent) <= key < len(parent):
-                parent[key] = value
-            else:
+            if not assign(parent, key, value):
                 raise StepFailure("cannot set a value here", where)
         return doc
 

@@ -62,7 +62,9 @@ async def facade(
     return Facade(client, upstream, mock[PLIVO_MOCK_STATE])
 
 
-async def upstream_app(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.Application:
+async def upstream_app(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> web.Application:
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)
     return app

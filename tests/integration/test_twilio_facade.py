@@ -31,22 +31,34 @@ async def test_message_create_answers_201_with_a_whole_twilio_resource(facade: F
     assert resp.headers["X-Upstream-Api-Id"]
     sent = facade.state.requests[-1]
     assert sent.path == f"/v1/Account/{PLIVO_ID}/Message/"
-    assert sent.json == {"src": "14155550100", "dst": "14155550111", "text": "Hi there & ü", "type": "sms"}
+    assert sent.json == {
+        "src": "14155550100",
+        "dst": "14155550111",
+        "text": "Hi there & ü",
+        "type": "sms",
+    }
     assert "Authorization" in sent.headers and SID not in str(sent.headers)
 
 
 async def test_mms_create_maps_repeated_media_urls(facade: Facade) -> None:
     resp = await facade.client.post(
         f"{BASE}/Messages.json",
-        data=[("To", "+14155550111"), ("From", "+14155550100"),
-              ("MediaUrl", "https://e.x/a.png"), ("MediaUrl", "https://e.x/b.png")],
+        data=[
+            ("To", "+14155550111"),
+            ("From", "+14155550100"),
+            ("MediaUrl", "https://e.x/a.png"),
+            ("MediaUrl", "https://e.x/b.png"),
+        ],
         headers=AUTH,
     )
     assert resp.status == 201, await resp.text()
     body = await resp.json()
     assert body["sid"].startswith("MM")
     assert body["num_media"] == "2"
-    assert facade.state.requests[-1].json["media_urls"] == ["https://e.x/a.png", "https://e.x/b.png"]
+    assert facade.state.requests[-1].json["media_urls"] == [
+        "https://e.x/a.png",
+        "https://e.x/b.png",
+    ]
     assert facade.state.requests[-1].json["type"] == "mms"
 
 
@@ -104,7 +116,9 @@ async def test_account_in_path_must_be_the_callers(facade: Facade) -> None:
 
 async def test_invalid_to_number_is_21211_with_the_text(facade: Facade) -> None:
     resp = await facade.client.post(
-        f"{BASE}/Messages.json", data={"To": "12", "From": "+14155550100", "Body": "x"}, headers=AUTH
+        f"{BASE}/Messages.json",
+        data={"To": "12", "From": "+14155550100", "Body": "x"},
+        headers=AUTH,
     )
     assert resp.status == 400
     body = await resp.json()
@@ -115,7 +129,9 @@ async def test_invalid_to_number_is_21211_with_the_text(facade: Facade) -> None:
 async def test_upstream_phone_number_error_keeps_plivo_text(facade: Facade) -> None:
     # Passes our syntactic check but Plivo refuses it (starts with 0 after country code digits).
     resp = await facade.client.post(
-        f"{BASE}/Messages.json", data={"To": "MyBrand", "From": "+14155550100", "Body": "x"}, headers=AUTH
+        f"{BASE}/Messages.json",
+        data={"To": "MyBrand", "From": "+14155550100", "Body": "x"},
+        headers=AUTH,
     )
     assert resp.status == 400
     body = await resp.json()
@@ -124,8 +140,11 @@ async def test_upstream_phone_number_error_keeps_plivo_text(facade: Facade) -> N
 
 
 async def test_missing_parameters_use_twilio_codes(facade: Facade) -> None:
-    cases = [({"From": "+14155550100", "Body": "x"}, 21604), ({"To": "+14155550111", "Body": "x"}, 21603),
-             ({"To": "+14155550111", "From": "+14155550100"}, 21602)]
+    cases = [
+        ({"From": "+14155550100", "Body": "x"}, 21604),
+        ({"To": "+14155550111", "Body": "x"}, 21603),
+        ({"To": "+14155550111", "From": "+14155550100"}, 21602),
+    ]
     for data, code in cases:
         resp = await facade.client.post(f"{BASE}/Messages.json", data=data, headers=AUTH)
         assert resp.status == 400
@@ -136,8 +155,17 @@ async def test_list_page_has_exactly_the_twilio_envelope(facade: Facade) -> None
     resp = await facade.client.get(f"{BASE}/Messages.json?PageSize=30", headers=AUTH)
     assert resp.status == 200, await resp.text()
     body = await resp.json()
-    assert set(body) == {"messages", "page", "page_size", "uri", "first_page_uri", "next_page_uri",
-                         "previous_page_uri", "start", "end"}
+    assert set(body) == {
+        "messages",
+        "page",
+        "page_size",
+        "uri",
+        "first_page_uri",
+        "next_page_uri",
+        "previous_page_uri",
+        "start",
+        "end",
+    }
     assert len(body["messages"]) == 30 and body["page_size"] == 30
     assert (body["start"], body["end"]) == (0, 29)
     assert body["next_page_uri"].startswith(f"{BASE}/Messages.json?")
@@ -194,14 +222,22 @@ async def test_unknown_route_is_404_in_twilio_style(facade: Facade) -> None:
 async def test_call_create_fetch_and_list(facade: Facade) -> None:
     resp = await facade.client.post(
         f"{BASE}/Calls.json",
-        data={"To": "+14155550111", "From": "+14155550100", "Url": "http://demo.twilio.com/docs/voice.xml"},
+        data={
+            "To": "+14155550111",
+            "From": "+14155550100",
+            "Url": "http://demo.twilio.com/docs/voice.xml",
+        },
         headers=AUTH,
     )
     assert resp.status == 201, await resp.text()
     call = await resp.json()
     assert call["sid"].startswith("CA") and call["status"] == "queued"
     sent = facade.state.requests[-1].json
-    assert sent == {"from": "14155550100", "to": "14155550111", "answer_url": "http://demo.twilio.com/docs/voice.xml"}
+    assert sent == {
+        "from": "14155550100",
+        "to": "14155550111",
+        "answer_url": "http://demo.twilio.com/docs/voice.xml",
+    }
     fetched = await facade.client.get(f"{BASE}/Calls/{call['sid']}.json", headers=AUTH)
     assert fetched.status == 200, await fetched.text()
     body = await fetched.json()

@@ -22,7 +22,7 @@ def test_wildcard_finds_every_item_with_its_concrete_path() -> None:
 def test_quoted_keys_allow_twilio_filter_names() -> None:
     doc = {"DateSent>": "2025-05-01"}
     assert DataPath.parse('["DateSent>"]').get(doc) == "2025-05-01"
-    assert DataPath.parse("request[\"DateSent>\"]").get({"request": doc}) == "2025-05-01"
+    assert DataPath.parse('request["DateSent>"]').get({"request": doc}) == "2025-05-01"
 
 
 def test_parents_create_missing_objects_for_writes() -> None:

@@ -55,13 +55,16 @@ def test_env_interpolation_with_and_without_default() -> None:
 
 def test_unset_variable_without_default_is_reported_with_its_location() -> None:
     problems = problems_of(MINIMAL)
-    assert ("accounts[0].client.secret", "environment variable SECRET is not set and has no default") in problems
+    assert (
+        "accounts[0].client.secret",
+        "environment variable SECRET is not set and has no default",
+    ) in problems
 
 
 def test_all_problems_are_reported_together_with_locations() -> None:
     text = MINIMAL.replace("upstream: up\n", "upstream: nowhere\n").replace(
-        "      - {op: rewrite_path, to: \"/v1/{$path.id}/\"}",
-        "      - {op: rewrite_path, to: \"/v1/\"}\n"
+        '      - {op: rewrite_path, to: "/v1/{$path.id}/"}',
+        '      - {op: rewrite_path, to: "/v1/"}\n'
         "      - {op: frobnicate}\n"
         "      - {op: rename, map: {a: b}, extra: 1}\n"
         "      - {op: status, set: 201}\n"
@@ -89,8 +92,8 @@ def test_bad_yaml_reports_line() -> None:
 
 def test_unknown_pipeline_is_reported() -> None:
     text = MINIMAL.replace(
-        "      - {op: rewrite_path, to: \"/v1/{$path.id}/\"}",
-        "      - {op: rewrite_path, to: \"/v1/\"}\n      - {op: use, pipeline: ghost}",
+        '      - {op: rewrite_path, to: "/v1/{$path.id}/"}',
+        '      - {op: rewrite_path, to: "/v1/"}\n      - {op: use, pipeline: ghost}',
     )
     problems = dict(problems_of(text, {"SECRET": "x"}))
     assert "unknown pipeline 'ghost'" in problems["routes[0].request[1]"]

@@ -13,8 +13,9 @@ from proxy.pipeline.runner import run_steps
 from proxy.pipeline.step import Step
 
 
-def compile_steps(raw: list[dict[str, Any]], phase: str = "response",
-                  pipelines: dict[str, Any] | None = None) -> list[Step]:
+def compile_steps(
+    raw: list[dict[str, Any]], phase: str = "response", pipelines: dict[str, Any] | None = None
+) -> list[Step]:
     compiler = StepCompiler(pipelines or {})
     steps = compiler.compile(raw, phase, "steps")
     assert compiler.problems == []
@@ -48,7 +49,10 @@ def test_rename_keeps_order_and_skips_absent_keys() -> None:
 
 
 def test_rename_at_wildcard_edits_every_item() -> None:
-    out = run([{"op": "rename", "at": "objects[*]", "map": {"u": "sid"}}], {"objects": [{"u": 1}, {"u": 2}]})
+    out = run(
+        [{"op": "rename", "at": "objects[*]", "map": {"u": "sid"}}],
+        {"objects": [{"u": 1}, {"u": 2}]},
+    )
     assert out == {"objects": [{"sid": 1}, {"sid": 2}]}
 
 
@@ -85,23 +89,37 @@ def test_template_with_missing_reference_names_route_step_and_op() -> None:
 def test_map_values_fallbacks() -> None:
     table = {"sent": "sent", "delivered": "delivered"}
     assert run([{"op": "map_values", "at": "s", "map": table}], {"s": "odd"}) == {"s": "odd"}
-    out = run([{"op": "map_values", "at": "s", "map": table, "fallback": "default", "default": "failed"}], {"s": "odd"})
+    out = run(
+        [{"op": "map_values", "at": "s", "map": table, "fallback": "default", "default": "failed"}],
+        {"s": "odd"},
+    )
     assert out == {"s": "failed"}
     with pytest.raises(StepError) as info:
-        run([{"op": "map_values", "at": "objects[*].s", "map": table, "fallback": "error"}],
-            {"objects": [{"s": "sent"}, {"s": "odd"}]})
+        run(
+            [{"op": "map_values", "at": "objects[*].s", "map": table, "fallback": "error"}],
+            {"objects": [{"s": "sent"}, {"s": "odd"}]},
+        )
     assert info.value.path == "objects[1].s"
 
 
 def test_convert_failure_can_become_a_chosen_client_error() -> None:
     step = {
-        "op": "convert", "at": "Sid", "with": {"uuid_from_sid": {"prefixes": ["SM"]}},
-        "error": {"status": 404, "code": 20404, "message": "The requested resource {$route.path} was not found"},
+        "op": "convert",
+        "at": "Sid",
+        "with": {"uuid_from_sid": {"prefixes": ["SM"]}},
+        "error": {
+            "status": 404,
+            "code": 20404,
+            "message": "The requested resource {$route.path} was not found",
+        },
     }
     with pytest.raises(StepError) as info:
         run([step], {"Sid": "nope"}, phase="request")
     assert (info.value.status, info.value.code) == (404, 20404)
-    assert info.value.message == "The requested resource /2010-04-01/Accounts/AC1/Messages.json was not found"
+    assert (
+        info.value.message
+        == "The requested resource /2010-04-01/Accounts/AC1/Messages.json was not found"
+    )
 
 
 def test_request_phase_failure_defaults_to_400() -> None:
@@ -112,12 +130,19 @@ def test_request_phase_failure_defaults_to_400() -> None:
 
 
 def test_require_answers_with_the_configured_error() -> None:
-    step = {"op": "require", "any_of": ["Body", "MediaUrl"],
-            "error": {"status": 400, "code": 21602, "message": "Message body is required."}}
+    step = {
+        "op": "require",
+        "any_of": ["Body", "MediaUrl"],
+        "error": {"status": 400, "code": 21602, "message": "Message body is required."},
+    }
     assert run([step], {"Body": "hi"}, phase="request") == {"Body": "hi"}
     with pytest.raises(StepError) as info:
         run([step], {"Body": ""}, phase="request")
-    assert (info.value.status, info.value.code, info.value.message) == (400, 21602, "Message body is required.")
+    assert (info.value.status, info.value.code, info.value.message) == (
+        400,
+        21602,
+        "Message body is required.",
+    )
 
 
 def test_when_conditions() -> None:
@@ -134,8 +159,12 @@ def test_when_conditions() -> None:
 def test_status_and_to_header_change_what_the_client_sees() -> None:
     ex = exchange()
     ex.status = 202
-    steps = compile_steps([{"op": "status", "map": {202: 201}},
-                           {"op": "to_header", "at": "api_id", "header": "X-Api-Id"}])
+    steps = compile_steps(
+        [
+            {"op": "status", "map": {202: 201}},
+            {"op": "to_header", "at": "api_id", "header": "X-Api-Id"},
+        ]
+    )
     out = run_steps(steps, ex, {"api_id": "abc", "x": 1}, phase="response")
     assert ex.status == 201
     assert ex.headers["X-Api-Id"] == "abc"
@@ -158,12 +187,19 @@ def test_wrap_unwrap_and_recase() -> None:
     assert run([{"op": "unwrap", "key": "data"}], {"data": {"a": 1}}) == {"a": 1}
     out = run([{"op": "recase", "to": "camel"}], {"num_segments": "1", "sub": {"date_sent": None}})
     assert out == {"numSegments": "1", "sub": {"dateSent": None}}
-    out = run([{"op": "recase", "to": "snake", "at": "objects[*]"}], {"objects": [{"NumMedia": "0"}]})
+    out = run(
+        [{"op": "recase", "to": "snake", "at": "objects[*]"}], {"objects": [{"NumMedia": "0"}]}
+    )
     assert out == {"objects": [{"num_media": "0"}]}
 
 
 def test_each_and_use_run_a_named_pipeline_and_name_the_inner_step() -> None:
-    pipelines = {"item": [{"op": "rename", "map": {"u": "sid"}}, {"op": "convert", "at": "n", "with": "integer"}]}
+    pipelines = {
+        "item": [
+            {"op": "rename", "map": {"u": "sid"}},
+            {"op": "convert", "at": "n", "with": "integer"},
+        ]
+    }
     compiler = StepCompiler(pipelines)
     steps = compiler.compile([{"op": "each", "at": "objects", "use": "item"}], "response", "steps")
     ex = exchange()
