@@ -207,7 +207,7 @@ def list_envelope(
     the filters, ``PageSize``, ``Page`` and a ``PageToken`` that encodes the offset.
     """
     start = page * page_size if offset is None else offset
-    first = build_page_uri(path, filters, page_size, None, None)
+    first = build_page_uri(path, filters, page_size, 0, None)
     here = first if page == 0 else build_page_uri(path, filters, page_size, page, page_token(start))
     nxt = None
     if has_next:
