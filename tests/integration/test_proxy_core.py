@@ -1,0 +1,129 @@
+"""What crosses the proxy: headers, credentials, the request id, the log line."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from proxy.logs import configure
+from tests.integration.conftest import AUTH, PLIVO_TOKEN, SID, TOKEN, Facade
+from tests.integration.test_upstream_faults import MESSAGE, RECORD, proxy_for, serve
+
+
+async def capturing_upstream(aiohttp_server: Any, seen: list[web.Request]) -> str:
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request)
+        return web.Response(
+            body=orjson.dumps(RECORD),
+            content_type="application/json",
+            headers={"X-RateLimit-Remaining": "99", "Connection": "keep-alive", "Keep-Alive": "5"},
+        )
+
+    return await serve(aiohttp_server, handler)
+
+
+async def test_headers_forwarded_and_dropped(aiohttp_client: Any, aiohttp_server: Any) -> None:
+    seen: list[web.Request] = []
+    client = await proxy_for(aiohttp_client, await capturing_upstream(aiohttp_server, seen))
+    resp = await client.get(
+        MESSAGE,
+        headers={
+            **AUTH,
+            "X-Custom": "kept",
+            "Connection": "keep-alive, X-Hop",
+            "X-Hop": "dropped",
+            "Proxy-Authorization": "Basic secret",
+            "X-Forwarded-For": "10.1.2.3",
+            "X-Request-Id": "req-123",
+        },
+    )
+    assert resp.status == 200, await resp.text()
+    upstream = seen[-1].headers
+    assert upstream["X-Custom"] == "kept"
+    assert "X-Hop" not in upstream and "Proxy-Authorization" not in upstream
+    assert upstream["X-Forwarded-For"] == "10.1.2.3, 127.0.0.1"
+    assert upstream["X-Forwarded-Proto"] == "http"
+    assert upstream["X-Request-Id"] == "req-123"
+    # The client's Twilio credentials never go upstream; the Plivo ones do.
+    assert TOKEN not in upstream["Authorization"]
+    assert (
+        seen[-1].path
+        == f"/v1/Account/MATESTAUTHID00000001/Message/{'1' * 8}-1111-1111-1111-{'1' * 12}/"
+    )
+    # Downstream: end-to-end upstream headers pass, hop-by-hop ones do not.
+    assert resp.headers["X-RateLimit-Remaining"] == "99"
+    assert "Keep-Alive" not in resp.headers
+    assert resp.headers["X-Request-Id"] == "req-123"
+    assert resp.headers["X-Upstream-Api-Id"] == "a1"
+
+
+async def test_unsafe_request_id_is_replaced(facade: Facade) -> None:
+    resp = await facade.client.get(MESSAGE, headers={**AUTH, "X-Request-Id": "bad id\twith tab"})
+    assert resp.headers["X-Request-Id"] != "bad id\twith tab"
+    assert len(resp.headers["X-Request-Id"]) == 32
+
+
+async def test_host_header_selects_nothing(aiohttp_client: Any, aiohttp_server: Any) -> None:
+    seen: list[web.Request] = []
+    client = await proxy_for(aiohttp_client, await capturing_upstream(aiohttp_server, seen))
+    resp = await client.get(MESSAGE, headers={**AUTH, "Host": "evil.example:80"})
+    assert resp.status == 200
+    assert seen[-1].host.startswith("127.0.0.1")
+
+
+async def test_encoded_slash_in_sid_cannot_escape_the_path(facade: Facade) -> None:
+    before = len(facade.state.requests)
+    resp = await facade.client.get(
+        f"/2010-04-01/Accounts/{SID}/Messages/..%2F..%2FCall.json", headers=AUTH
+    )
+    assert resp.status == 404
+    assert len(facade.state.requests) == before
+
+
+async def test_one_log_line_per_request_without_secrets(facade: Facade) -> None:
+    out = io.StringIO()
+    configure("json", "info", stream=out)
+    try:
+        await facade.client.get(MESSAGE, headers=AUTH)
+        await facade.client.get(MESSAGE, headers={"Authorization": "Basic d3Jvbmc6c2VjcmV0"})
+        await facade.client.post(
+            f"/2010-04-01/Accounts/{SID}/Messages.json",
+            data={"To": "+14155550111", "From": "+14155550100", "Body": TOKEN},
+            headers=AUTH,
+        )
+    finally:
+        configure("console", "warning")
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    requests = [line for line in lines if line["event"] == "request"]
+    assert len(requests) == 3
+    first = requests[0]
+    for key in ("request_id", "route", "method", "status", "upstream_status", "latency_ms"):
+        assert key in first
+    assert first["route"] == "messages.fetch" and first["upstream_ids"]
+    assert requests[1]["status"] == 401
+    text = out.getvalue()
+    assert TOKEN not in text and PLIVO_TOKEN not in text
+    assert "Basic " not in text
+
+
+async def test_absolute_form_target_is_refused_not_proxied(facade: Facade) -> None:
+    import asyncio
+
+    server = facade.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    auth = AUTH["Authorization"]
+    writer.write(
+        f"GET http://evil.example{MESSAGE} HTTP/1.1\r\nHost: evil.example\r\n"
+        f"Authorization: {auth}\r\nConnection: close\r\n\r\n".encode()
+    )
+    await writer.drain()
+    raw = await asyncio.wait_for(reader.read(), timeout=5)
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert json.loads(body)["code"] == 20001
+    assert not any("evil" in r.path for r in facade.state.requests)
