@@ -71,11 +71,24 @@ def load_config_text(
         model = ConfigModel.model_validate(raw)
     except ValidationError as exc:
         problems.extend(validation_problems("", exc))
+        problems.extend(_step_problems(raw))
         raise ConfigError(problems) from None
     router = _compile(model, problems)
     if problems:
         raise ConfigError(problems)
     return Config(model, router, source)
+
+
+def _step_problems(raw: dict[str, Any]) -> Problems:
+    """Step problems, for a config whose structure failed: every problem is reported at once."""
+    pipelines = raw.get("pipelines")
+    compiler = StepCompiler(pipelines if isinstance(pipelines, dict) else {})
+    routes = raw.get("routes")
+    for i, route in enumerate(routes if isinstance(routes, list) else []):
+        if isinstance(route, dict):
+            for phase in ("request", "response"):
+                compiler.compile(route.get(phase), phase, f"routes[{i}].{phase}")
+    return list(dict.fromkeys(compiler.problems))
 
 
 def _interpolate(value: Any, env: Mapping[str, str], where: str, problems: Problems) -> Any:
