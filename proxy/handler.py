@@ -163,7 +163,7 @@ class ProxyHandler:
             params=client_params,
             original=copy.deepcopy(client_params),
             account=account,
-            upstream_method=request.method,
+            upstream_method="GET" if request.method == "HEAD" else request.method,
             upstream_path=request.path,
         )
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")

@@ -246,3 +246,39 @@ async def test_call_create_fetch_and_list(facade: Facade) -> None:
     listing = await facade.client.get(f"{BASE}/Calls.json?PageSize=5", headers=AUTH)
     assert listing.status == 200
     assert len((await listing.json())["calls"]) == 5
+
+
+async def test_list_filters_map_to_plivo_filters(facade: Facade) -> None:
+    resp = await facade.client.get(
+        f"{BASE}/Messages.json?To=%2B14155550111&DateSent%3E=2025-05-01T10:30:00Z&PageSize=5",
+        headers=AUTH,
+    )
+    assert resp.status == 200, await resp.text()
+    query = dict(facade.state.requests[-1].query)
+    assert query["to_number"] == "14155550111"
+    assert query["message_time__gte"] == "2025-05-01 10:30:00"
+    assert "To" not in query and "PageSize" not in query
+    body = await resp.json()
+    assert all(m["to"] == "+14155550111" for m in body["messages"])
+    # The filters travel in the paging links, as in Twilio's own.
+    assert (
+        body["first_page_uri"]
+        == f"{BASE}/Messages.json?To=%2B14155550111&DateSent%3E=2025-05-01T10%3A30%3A00Z&PageSize=5&Page=0"
+    )
+
+
+async def test_date_sent_means_that_whole_day(facade: Facade) -> None:
+    resp = await facade.client.get(f"{BASE}/Messages.json?DateSent=2025-05-01", headers=AUTH)
+    assert resp.status == 200, await resp.text()
+    query = dict(facade.state.requests[-1].query)
+    assert query["message_time__gte"] == "2025-05-01 00:00:00"
+    assert query["message_time__lt"] == "2025-05-02 00:00:00"
+
+
+async def test_unfiltered_list_asks_plivo_for_90_days(facade: Facade) -> None:
+    from datetime import datetime, timedelta
+
+    await facade.client.get(f"{BASE}/Messages.json?PageSize=1", headers=AUTH)
+    since = datetime.fromisoformat(dict(facade.state.requests[-1].query)["message_time__gte"])
+    expected = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=90)
+    assert abs((since - expected).total_seconds()) < 3600 * 24
