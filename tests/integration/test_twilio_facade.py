@@ -282,3 +282,31 @@ async def test_unfiltered_list_asks_plivo_for_90_days(facade: Facade) -> None:
     since = datetime.fromisoformat(dict(facade.state.requests[-1].query)["message_time__gte"])
     expected = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=90)
     assert abs((since - expected).total_seconds()) < 3600 * 24
+
+
+async def test_oversized_body_is_413_in_twilio_style(facade: Facade) -> None:
+    resp = await facade.client.post(
+        f"{BASE}/Messages.json",
+        data={"To": "+14155550111", "From": "+14155550100", "Body": "x" * (2 * 1024 * 1024)},
+        headers=AUTH,
+    )
+    assert resp.status == 413
+    body = await resp.json()
+    assert body["status"] == 413 and isinstance(body["code"], int)
+
+
+async def test_unsupported_method_is_405_in_twilio_style(facade: Facade) -> None:
+    resp = await facade.client.delete(f"{BASE}/Messages.json", headers=AUTH)
+    assert resp.status == 405
+    assert (await resp.json())["code"] == 20004
+
+
+async def test_malformed_json_body_is_400_not_500(facade: Facade) -> None:
+    resp = await facade.client.post(
+        f"{BASE}/Messages.json",
+        data=b'{"To": ',
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["code"] == 20001 and "not valid JSON" in body["message"]
