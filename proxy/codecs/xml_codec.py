@@ -20,22 +20,9 @@ from defusedxml import DefusedXmlException
 
 from proxy.casing import singular, to_pascal
 from proxy.codecs.errors import DecodeError
+from proxy.dialects.twilio import LIST_ENVELOPE_KEYS
 
-ENVELOPE_KEYS = frozenset(
-    {
-        "end",
-        "first_page_uri",
-        "next_page_uri",
-        "last_page_uri",
-        "page",
-        "page_size",
-        "previous_page_uri",
-        "total",
-        "num_pages",
-        "start",
-        "uri",
-    }
-)
+ENVELOPE_KEYS = LIST_ENVELOPE_KEYS
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NAME_START = re.compile(r"^[A-Za-z_]")
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_.\-]")

@@ -16,9 +16,7 @@ from twilio.rest import Client
 
 from proxy.app import build_app
 from proxy.demo.plivo_mock import PLIVO_MOCK_STATE, PlivoMockState, build_plivo_mock
-from proxy.settings import load_config
-from tests.conftest import ROOT
-from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN, facade_env
+from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN, facade_config
 
 
 @dataclass
@@ -37,9 +35,5 @@ class Stack:
 async def stack(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Stack:
     mock = build_plivo_mock(PLIVO_ID, PLIVO_TOKEN)
     upstream = await aiohttp_server(mock)
-    config = load_config(
-        ROOT / "config" / "twilio-over-plivo.yaml",
-        env=facade_env(str(upstream.make_url("")).rstrip("/")),
-    )
-    proxy = await aiohttp_server(build_app(config, configure_logging=False))
+    proxy = await aiohttp_server(build_app(facade_config(upstream), configure_logging=False))
     return Stack(str(proxy.make_url("")).rstrip("/"), mock[PLIVO_MOCK_STATE])

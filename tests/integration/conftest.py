@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from proxy.app import build_app
 from proxy.demo.plivo_mock import PLIVO_MOCK_STATE, PlivoMockState, build_plivo_mock
 from proxy.settings import load_config
+from proxy.settings.loader import Config
 from tests.conftest import ROOT
 
 SID = "AC" + "a1" * 16
@@ -47,6 +48,12 @@ def facade_env(upstream_url: str) -> dict[str, str]:
     }
 
 
+def facade_config(upstream: TestServer) -> Config:
+    """The shipped Twilio-over-Plivo config, pointed at a loopback upstream."""
+    url = str(upstream.make_url("")).rstrip("/")
+    return load_config(ROOT / "config" / "twilio-over-plivo.yaml", env=facade_env(url))
+
+
 @pytest.fixture
 async def facade(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
@@ -54,11 +61,7 @@ async def facade(
 ) -> Facade:
     mock = build_plivo_mock(PLIVO_ID, PLIVO_TOKEN)
     upstream = await aiohttp_server(mock)
-    config = load_config(
-        ROOT / "config" / "twilio-over-plivo.yaml",
-        env=facade_env(str(upstream.make_url("")).rstrip("/")),
-    )
-    client = await aiohttp_client(build_app(config, configure_logging=False))
+    client = await aiohttp_client(build_app(facade_config(upstream), configure_logging=False))
     return Facade(client, upstream, mock[PLIVO_MOCK_STATE])
 
 
