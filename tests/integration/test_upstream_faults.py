@@ -176,3 +176,26 @@ async def test_reset_mid_body_is_502(aiohttp_client: Any, reset_server: str) -> 
     client = await proxy_for(aiohttp_client, reset_server)
     await expect_error(client, 502, 20500)
     await expect_error(client, 502, 20500)
+
+
+async def test_accepted_send_with_only_invalid_numbers_is_21211(
+    aiohttp_client: Any, aiohttp_server: Any
+) -> None:
+    async def refused(request: web.Request) -> web.Response:
+        body = {
+            "api_id": "x",
+            "message": "message(s) queued",
+            "message_uuid": [],
+            "invalid_number": ["14155550111"],
+        }
+        return web.Response(status=202, body=orjson.dumps(body), content_type="application/json")
+
+    client = await proxy_for(aiohttp_client, await serve(aiohttp_server, refused))
+    resp = await client.post(
+        f"/2010-04-01/Accounts/{SID}/Messages.json",
+        data={"To": "+14155550111", "From": "+14155550100", "Body": "x"},
+        headers=AUTH,
+    )
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["code"] == 21211 and "+14155550111" in body["message"]
