@@ -14,6 +14,7 @@ import dataclasses
 import re
 import time
 import uuid
+from urllib.parse import unquote
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,16 @@ def _format_from_path(path: str) -> str | None:
     tail = path.rsplit("/", 1)[-1]
     ext = tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
     return ext if ext in codecs.FORMATS else None
+
+
+@dataclass(frozen=True)
+class Passthrough:
+    """A request forwarded as it came (sidecar routes): only the answer is translated."""
+
+    path: str
+    query: str
+    body: bytes
+    content_type: str | None
 
 
 def new_request_id(incoming: str | None) -> str:
@@ -138,7 +149,8 @@ class ProxyHandler:
         route, params = matched.route, matched.params
         info.route, info.style = route.name, route.client_style
         info.list_endpoint = route.settings.is_list
-        fmt = route.format_for(params.pop("ext", None))
+        ext = params.pop("ext", None)
+        fmt = route.format_for(ext)
         if fmt is None:
             info.fmt = route.settings.format.default
             raise NotFound(f"The requested resource {request.path} was not found")
@@ -151,7 +163,12 @@ class ProxyHandler:
                 raise ProxyError("Authenticate", status=401, log_detail="path account mismatch")
 
         query = codecs.decode_form(request.query_string)
-        client_params = await self._client_params(request, query)
+        if route.settings.passthrough:
+            client_params = dict(query)
+            passthrough = await self._passthrough(request, raw_path, ext)
+        else:
+            client_params = await self._client_params(request, query)
+            passthrough = None
         ex = Exchange(
             route_name=route.name,
             request_id=info.request_id,
@@ -167,7 +184,7 @@ class ProxyHandler:
             upstream_path=request.path,
         )
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
-        replies = await self._call_upstream(request, route, ex, info)
+        replies = await self._call_upstream(request, route, ex, info, passthrough)
         ex.replies = replies
         first = replies[0]
         for reply in replies:
@@ -201,6 +218,16 @@ class ProxyHandler:
                 return False
         return True
 
+    @staticmethod
+    async def _passthrough(request: web.Request, raw_path: str, ext: str | None) -> Passthrough:
+        path = raw_path[: len(raw_path) - len(ext)] if ext else raw_path
+        segments = unquote(path).split("/")
+        if any(seg in (".", "..") for seg in segments) or "\\" in path:
+            raise NotFound(f"The requested resource {request.path} was not found")
+        body = await request.read() if request.body_exists else b""
+        raw_query = request.raw_path.partition("?")[2]
+        return Passthrough(path, raw_query, body, request.headers.get("Content-Type"))
+
     async def _client_params(self, request: web.Request, query: dict[str, Any]) -> dict[str, Any]:
         params = dict(query)
         if not request.body_exists:
@@ -233,7 +260,12 @@ class ProxyHandler:
         return base
 
     async def _call_upstream(
-        self, request: web.Request, route: CompiledRoute, ex: Exchange, info: RequestInfo
+        self,
+        request: web.Request,
+        route: CompiledRoute,
+        ex: Exchange,
+        info: RequestInfo,
+        passthrough: Passthrough | None = None,
     ) -> list[UpstreamReply]:
         upstream = self.upstreams[route.settings.upstream]
         style = route.settings.styles.upstream
@@ -246,6 +278,22 @@ class ProxyHandler:
         if ex.account is not None:
             creds = ex.account.upstream
             headers["Authorization"] = basic_auth(creds.user, creds.secret.get_secret_value())
+        elif passthrough is not None and "Authorization" in request.headers:
+            # A sidecar that does not check credentials itself leaves them to the service.
+            headers["Authorization"] = request.headers["Authorization"]
+        if passthrough is not None:
+            call = UpstreamCall(method=ex.upstream_method, path=passthrough.path)
+            if passthrough.content_type:
+                headers["Content-Type"] = passthrough.content_type
+            raw = await upstream.send(
+                call.method,
+                call.path,
+                query=[],
+                raw_query=passthrough.query,
+                headers=headers,
+                body=passthrough.body or None,
+            )
+            return [self._reply(call, raw, style, info)]
         calls = self._plan(ex)
         sends = []
         for call in calls:
@@ -270,16 +318,17 @@ class ProxyHandler:
                 upstream.send(method, call.path, query=query, headers=call_headers, body=body)
             )
         raws: list[RawReply] = list(await asyncio.gather(*sends))
-        replies: list[UpstreamReply] = []
-        for call, raw in zip(calls, raws, strict=True):
-            info.upstream_status.append(raw.status)
-            body = _decode_reply(raw)
-            if style == "plivo":
-                api_id = plivo.api_id_of(body)
-                if api_id:
-                    info.upstream_ids.append(api_id)
-            replies.append(UpstreamReply(raw.status, CIMultiDict(raw.headers), body, call))
-        return replies
+        return [self._reply(call, raw, style, info) for call, raw in zip(calls, raws, strict=True)]
+
+    @staticmethod
+    def _reply(call: UpstreamCall, raw: RawReply, style: str, info: RequestInfo) -> UpstreamReply:
+        info.upstream_status.append(raw.status)
+        body = _decode_reply(raw)
+        if style == "plivo":
+            api_id = plivo.api_id_of(body)
+            if api_id:
+                info.upstream_ids.append(api_id)
+        return UpstreamReply(raw.status, CIMultiDict(raw.headers), body, call)
 
     def _upstream_problem(self, route: CompiledRoute, reply: UpstreamReply) -> Problem:
         style = route.settings.styles.upstream

@@ -1,7 +1,8 @@
 """Route matching: method plus a path template, and the route's compiled parts.
 
 Templates look like ``/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}{ext}``. ``{ext}`` is the
-optional format extension (``.json``); other fields match one path segment. Matching runs on the
+optional format extension (``.json``); other fields match one path segment, except ``{name*}``,
+which matches the rest of the path (a catch-all sidecar route is ``/{path*}{ext}``). Matching runs on the
 raw (still percent-encoded) path, so an encoded ``%2F`` can never split a segment, and each
 field is decoded only after the match.
 """
@@ -18,7 +19,7 @@ from proxy.errors import Problem
 from proxy.pipeline.step import Step
 from proxy.settings.models import ErrorRule, RouteSettings, Style
 
-_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\*?)\}")
 
 
 class PathTemplate:
@@ -35,6 +36,8 @@ class PathTemplate:
                 if m.end() != len(template):
                     raise ValueError("{ext} must end the template")
                 pattern += r"(?P<ext>\.[A-Za-z0-9]+)?"
+            elif m.group(2):
+                pattern += rf"(?P<{name}>.*?)"  # {name*}: the rest of the path, slashes included
             else:
                 pattern += rf"(?P<{name}>[^/]+?)"
             pos = m.end()

@@ -65,8 +65,11 @@ class Upstream:
         query: list[tuple[str, str]],
         headers: CIMultiDict[str],
         body: bytes | None,
+        raw_query: str | None = None,
     ) -> RawReply:
         url = self.base_url + path
+        if raw_query:
+            url += "?" + raw_query
         limit = self.settings.max_body_bytes
         try:
             async with self.session.request(

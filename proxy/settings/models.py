@@ -155,6 +155,9 @@ class RouteSettings(_Strict):
     format: FormatPolicy = FormatPolicy()
     resource: str | None = None
     auth: bool = True
+    # Forward the request unchanged (method, path without the format extension, query, body):
+    # for sidecars, where only the answer is translated.
+    passthrough: bool = False
     is_list: bool = Field(default=False, alias="list")
     request: list[dict[str, Any]] = Field(default_factory=list)
     response: list[dict[str, Any]] = Field(default_factory=list)
