@@ -14,9 +14,9 @@ import dataclasses
 import re
 import time
 import uuid
-from urllib.parse import unquote
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 from multidict import CIMultiDict
