@@ -2,9 +2,9 @@
 
 Templates look like ``/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}{ext}``. ``{ext}`` is the
 optional format extension (``.json``); other fields match one path segment, except ``{name*}``,
-which matches the rest of the path (a catch-all sidecar route is ``/{path*}{ext}``). Matching runs on the
-raw (still percent-encoded) path, so an encoded ``%2F`` can never split a segment, and each
-field is decoded only after the match.
+which matches the rest of the path (a catch-all sidecar route is ``/{path*}{ext}``). Matching
+runs on the raw (still percent-encoded) path, so an encoded ``%2F`` can never split a segment,
+and each field is decoded only after the match.
 """
 
 from __future__ import annotations
