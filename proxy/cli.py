@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -24,9 +24,11 @@ DEMO_ENV = {
 }
 
 
-def _load(path: str, env: dict[str, str] | None = None) -> Config | None:
+def _load(
+    path: str, env: Mapping[str, str] | None = None, *, offline: bool = False
+) -> Config | None:
     try:
-        return load_config(path, env=env)
+        return load_config(path, env=env, offline=offline)
     except ConfigError as exc:
         print(f"{path}: the config has {len(exc.problems)} problem(s):", file=sys.stderr)
         for loc, msg in exc.problems:
@@ -99,6 +101,54 @@ Dialect demo: a Twilio-style API at {base}, in front of {behind}.
     return 0
 
 
+def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"dialect translate: {flag} takes NAME=VALUE, not {item!r}")
+        out[key] = value
+    return out
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from proxy import codecs
+    from proxy.translate import TranslateError, translate
+
+    config = _load(args.config, offline=True)
+    if config is None:
+        return 1
+    raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    try:
+        body: object = codecs.decode_json(raw) if raw.strip() else None
+    except codecs.DecodeError:
+        if args.phase != "request":
+            print("dialect translate: the input is not valid JSON", file=sys.stderr)
+            return 2
+        body = codecs.decode_form(raw)
+    try:
+        result = translate(
+            config,
+            args.route,
+            body,
+            phase=args.phase,
+            fmt=args.format,
+            status=args.status,
+            request_params=_pairs(args.param, "--param"),
+            path=args.path,
+            path_fields=_pairs(args.field, "--field"),
+            now=datetime.fromisoformat(args.now) if args.now else None,
+        )
+    except (TranslateError, ValueError) as exc:
+        print(f"dialect translate: {exc}", file=sys.stderr)
+        return 2
+    print(f"HTTP {result.status} {result.content_type}", file=sys.stderr)
+    sys.stdout.buffer.write(result.body + (b"" if result.body.endswith(b"\n") else b"\n"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dialect", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +162,32 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a config and print every problem")
     check.add_argument("config")
     check.set_defaults(func=cmd_check)
+
+    tr = sub.add_parser(
+        "translate",
+        help="run one route's pipeline offline on a body (stdout: the body a client would get)",
+    )
+    tr.add_argument("--config", required=True)
+    tr.add_argument("--route", required=True, help="the route's name, e.g. messages.fetch")
+    tr.add_argument("--input", default="-", help="a file, or - for stdin (default)")
+    tr.add_argument(
+        "--phase",
+        choices=("request", "response"),
+        default="response",
+        help="response: the input is the upstream's body; request: the client's",
+    )
+    tr.add_argument("--format", choices=("json", "xml", "csv"), default=None)
+    tr.add_argument("--status", type=int, default=200, help="the upstream status to pretend")
+    tr.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a parameter the client sent (read by $request.NAME)",
+    )
+    tr.add_argument("--field", action="append", metavar="NAME=VALUE", help="a path field")
+    tr.add_argument("--path", default=None, help="the client's path (default: from the route)")
+    tr.add_argument("--now", default=None, help="ISO time to use as $now (for repeatable output)")
+    tr.set_defaults(func=cmd_translate)
 
     demo = sub.add_parser("demo", help="the Twilio façade in front of the built-in Plivo mock")
     demo.add_argument("--config", default=None, help=f"default: {DEMO_CONFIG.name}")

@@ -21,6 +21,7 @@ from proxy.pipeline.registry import Problems, StepCompiler, validation_problems
 from proxy.routing import CompiledRoute, ErrorRules, PathTemplate, Router
 from proxy.settings.models import ConfigModel, ErrorRule
 
+PLACEHOLDER_SID = "AC" + "0" * 32
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -44,17 +45,25 @@ class Config:
         return out
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path, env: Mapping[str, str] | None = None, *, offline: bool = False
+) -> Config:
+    """``offline``: unset variables without a default read as placeholders (``dialect translate``
+    needs no secrets); a config loaded so must never serve."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([("", f"cannot read {p}: {exc.strerror}")]) from None
-    return load_config_text(text, env=env, source=str(p))
+    return load_config_text(text, env=env, source=str(p), offline=offline)
 
 
 def load_config_text(
-    text: str, env: Mapping[str, str] | None = None, source: str = "<text>"
+    text: str,
+    env: Mapping[str, str] | None = None,
+    source: str = "<text>",
+    *,
+    offline: bool = False,
 ) -> Config:
     try:
         raw = yaml.safe_load(text)
@@ -66,7 +75,7 @@ def load_config_text(
     if not isinstance(raw, dict):
         raise ConfigError([("", "the config must be a mapping with 'upstreams' and 'routes'")])
     problems: Problems = []
-    raw = _interpolate(raw, os.environ if env is None else env, "", problems)
+    raw = _interpolate(raw, os.environ if env is None else env, "", problems, offline)
     try:
         model = ConfigModel.model_validate(raw)
     except ValidationError as exc:
@@ -91,14 +100,18 @@ def _step_problems(raw: dict[str, Any]) -> Problems:
     return list(dict.fromkeys(compiler.problems))
 
 
-def _interpolate(value: Any, env: Mapping[str, str], where: str, problems: Problems) -> Any:
+def _interpolate(
+    value: Any, env: Mapping[str, str], where: str, problems: Problems, offline: bool
+) -> Any:
     if isinstance(value, dict):
         return {
-            k: _interpolate(v, env, f"{where}.{k}" if where else str(k), problems)
+            k: _interpolate(v, env, f"{where}.{k}" if where else str(k), problems, offline)
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_interpolate(v, env, f"{where}[{i}]", problems) for i, v in enumerate(value)]
+        return [
+            _interpolate(v, env, f"{where}[{i}]", problems, offline) for i, v in enumerate(value)
+        ]
     if not isinstance(value, str) or "${" not in value:
         return value
 
@@ -108,6 +121,8 @@ def _interpolate(value: Any, env: Mapping[str, str], where: str, problems: Probl
             return env[name]
         if default is not None:
             return default
+        if offline:
+            return PLACEHOLDER_SID if name.endswith("ACCOUNT_SID") else f"<{name}>"
         problems.append((where, f"environment variable {name} is not set and has no default"))
         return ""
 

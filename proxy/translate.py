@@ -1,0 +1,149 @@
+"""``dialect translate``: run one route's pipeline offline, on a body from a file or stdin.
+
+A user changing a rule wants to see its effect without a server, an upstream or credentials.
+The request steps always run first (they plan paging and fill the context the response steps
+read); then, for the response phase, the given body stands for the upstream's answer: a 2xx
+body goes through the response steps, an error body through the route's error rules. The
+result is encoded exactly as a client would receive it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from multidict import CIMultiDict
+
+from proxy import codecs
+from proxy.dialects import plivo, twilio
+from proxy.errors import ProxyError, UpstreamProblem
+from proxy.exchange import Exchange, UpstreamCall, UpstreamReply
+from proxy.pipeline.runner import run_steps
+from proxy.routing import CompiledRoute
+from proxy.settings.loader import Config
+
+
+class TranslateError(Exception):
+    """A usage problem (unknown route, unreadable input); printed without a traceback."""
+
+
+@dataclass
+class Translation:
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _route(config: Config, name: str) -> CompiledRoute:
+    for route in config.router.routes:
+        if route.name == name:
+            return route
+    known = ", ".join(r.name for r in config.router.routes)
+    raise TranslateError(f"no route named {name!r} (routes: {known})")
+
+
+def _client_path(
+    route: CompiledRoute, fmt: str, fields: Mapping[str, str], path: str | None, account: str
+) -> str:
+    if path:
+        return path
+    out = route.template.template
+    defaults = {"AccountSid": account, "account": account, "ext": f".{fmt}"}
+    for name in route.template.names:
+        value = fields.get(name, defaults.get(name, f"{name}-value"))
+        out = out.replace(f"{{{name}*}}", value).replace(f"{{{name}}}", value)
+    return out
+
+
+def translate(
+    config: Config,
+    route_name: str,
+    body: Any,
+    *,
+    phase: str = "response",
+    fmt: str | None = None,
+    status: int = 200,
+    request_params: Mapping[str, Any] | None = None,
+    path: str | None = None,
+    path_fields: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Translation:
+    route = _route(config, route_name)
+    fmt = fmt or route.settings.format.default
+    if route.client_style == "plivo":
+        fmt = "json"
+    accounts = config.model.active_accounts
+    sid = accounts[0].account_sid if accounts else "AC" + "0" * 32
+    client_path = _client_path(route, fmt, path_fields or {}, path, sid)
+    params = route.template.match(client_path)
+    if params is None:
+        raise TranslateError(f"{client_path!r} does not match {route.template.template!r}")
+    params.pop("ext", None)
+    query = list((request_params or {}).items()) if route.settings.match.method == "GET" else []
+    given = dict(request_params or {})
+    if phase == "request":
+        given = dict(body) if isinstance(body, dict) else given
+    ex = Exchange(
+        route_name=route.name,
+        request_id="translate",
+        method=route.settings.match.method if route.settings.match.method != "*" else "GET",
+        path=client_path,
+        query=[(k, str(v)) for k, v in query],
+        path_params=params,
+        fmt=fmt,
+        params=copy.deepcopy(given),
+        original=copy.deepcopy(given),
+        account=accounts[0] if accounts else None,
+        upstream_method=route.settings.match.method,
+        upstream_path=client_path,
+    )
+    if now is not None:
+        ex.started = now
+    try:
+        ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
+        if phase == "request":
+            calls = ex.plan or [UpstreamCall(ex.upstream_method, ex.upstream_path)]
+            out = [
+                {
+                    "method": c.method or ex.upstream_method,
+                    "path": c.path or ex.upstream_path,
+                    "query": c.query,
+                    "params": ex.params,
+                }
+                for c in calls
+            ]
+            return Translation(
+                200, codecs.encode_json(out if len(out) > 1 else out[0]), "application/json"
+            )
+        call = (ex.plan or [UpstreamCall(ex.upstream_method, ex.upstream_path)])[0]
+        ex.replies = [UpstreamReply(status, CIMultiDict(), body, call)]
+        if not 200 <= status < 300:
+            text = (
+                plivo.error_text(body)
+                if route.settings.styles.upstream == "plivo"
+                else (
+                    str(body.get("message"))
+                    if isinstance(body, dict) and "message" in body
+                    else None
+                )
+            )
+            raise UpstreamProblem(route.error_rules.problem(status, text))
+        ex.status, ex.body = status, body
+        result = run_steps(route.response_steps, ex, body, phase="response")
+    except ProxyError as exc:
+        problem = exc.problem()
+        if route.client_style == "plivo":
+            data = codecs.encode_json(
+                plivo.error_body(problem, api_id="translate", list_endpoint=route.settings.is_list)
+            )
+            return Translation(problem.status, data, "application/json")
+        data = codecs.encode(twilio.error_body(problem), fmt, error=True)
+        return Translation(problem.status, data, codecs.MEDIA_TYPES[fmt])
+    if route.client_style == "plivo" and isinstance(result, dict):
+        result = {"api_id": "translate", **{k: v for k, v in result.items() if k != "api_id"}}
+    data = codecs.encode(result, fmt, resource=route.resource_name())
+    return Translation(ex.status, data, codecs.MEDIA_TYPES[fmt], dict(ex.headers))
