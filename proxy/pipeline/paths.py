@@ -145,11 +145,13 @@ class DataPath:
             raise ValueError("the whole document has no parent")
         *head, last = self.segments
         for container, where in _walk(data, tuple(head), (), create):
-            yield (
-                container,
-                last,
-                _render((*where, last)) if not isinstance(last, _Wildcard) else _render(where),
-            )
+            if isinstance(last, _Wildcard):
+                # A trailing [*] addresses every item: yield each index as its own slot.
+                if isinstance(container, list):
+                    for i in range(len(container)):
+                        yield container, i, _render((*where, i))
+                continue
+            yield container, last, _render((*where, last))
 
 
 def _find(

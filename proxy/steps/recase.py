@@ -16,7 +16,7 @@ from pydantic import PrivateAttr
 
 from proxy.casing import CASINGS, recase_keys
 from proxy.exchange import Exchange
-from proxy.pipeline.paths import WILDCARD, DataPath, assign, has_slot
+from proxy.pipeline.paths import DataPath, assign, has_slot
 from proxy.pipeline.step import Step, parse_path
 
 
@@ -35,8 +35,6 @@ class Recase(Step):
         if not self._at.segments:
             return recase_keys(doc, fn, deep=self.deep)
         for parent, key, _ in self._at.parents(doc, create=False):
-            if key is WILDCARD and isinstance(parent, list):
-                parent[:] = [recase_keys(item, fn, deep=self.deep) for item in parent]
-            elif has_slot(parent, key):
+            if has_slot(parent, key):
                 assign(parent, key, recase_keys(parent[key], fn, deep=self.deep))
         return doc
