@@ -92,6 +92,12 @@ class UpstreamError(ProxyError):
     default_message = "The upstream service could not be reached."
 
 
+class UpstreamUnreachable(UpstreamError):
+    """The connection was never made: the upstream certainly did not act on the request."""
+
+    default_message = "The upstream service could not be reached."
+
+
 class UpstreamTimeout(UpstreamError):
     status = 504
     default_message = "The upstream service did not answer in time."

@@ -26,6 +26,10 @@ class UpstreamCall:
     body: Any = None
     # Private per-call notes for the steps that planned it (e.g. the paging window).
     note: dict[str, Any] = field(default_factory=dict)
+    # Parameters for this call only (a fanned-out destination); None: the exchange's.
+    params: dict[str, Any] | None = None
+    # Paths tried in order while the upstream answers 404 (SM… then MM…).
+    alternatives: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -31,19 +31,23 @@ from proxy.errors import (
     PayloadTooLarge,
     Problem,
     ProxyError,
+    UpstreamError,
     UpstreamProblem,
+    UpstreamUnreachable,
     UpstreamUnreadable,
 )
 from proxy.exchange import Exchange, UpstreamCall, UpstreamReply
 from proxy.headers import downstream_headers, upstream_headers
 from proxy.logs import get_logger
 from proxy.pipeline.runner import run_steps
+from proxy.pipeline.step import FollowsUpstream
 from proxy.routing import CompiledRoute
 from proxy.settings.loader import Config
 from proxy.upstream import RawReply, Upstream, basic_auth
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE"})
+MAX_ROUNDS = 50
 
 
 @dataclass
@@ -57,6 +61,8 @@ class RequestInfo:
     list_endpoint: bool = False
     upstream_status: list[int] = field(default_factory=list)
     upstream_ids: list[str] = field(default_factory=list)
+    # Plivo-style clients get a time-based api_id on every body, header and log line.
+    api_id: str | None = None
 
 
 INFO_KEY = web.RequestKey("dialect_info", RequestInfo)
@@ -116,10 +122,18 @@ class ProxyHandler:
             self.log.exception("unhandled", request_id=info.request_id, error=type(exc).__name__)
             error = ProxyError()
         if error is not None:
+            if info.style == "plivo" and info.api_id is None:
+                info.api_id = plivo.new_api_id()
             response = render.problem(
-                error.problem(), style=info.style, fmt=info.fmt, list_endpoint=info.list_endpoint
+                error.problem(),
+                style=info.style,
+                fmt=info.fmt,
+                api_id=info.api_id,
+                list_endpoint=info.list_endpoint,
             )
         response.headers["X-Request-Id"] = info.request_id
+        if info.api_id is not None:
+            response.headers["X-Api-Id"] = info.api_id
         self.log.info(
             "request",
             request_id=info.request_id,
@@ -129,6 +143,7 @@ class ProxyHandler:
             status=response.status,
             upstream_status=info.upstream_status or None,
             upstream_ids=info.upstream_ids or None,
+            api_id=info.api_id,
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             error=(error.log_detail or error.message) if error is not None else None,
         )
@@ -148,6 +163,8 @@ class ProxyHandler:
             raise NotFound(f"The requested resource {request.path} was not found")
         route, params = matched.route, matched.params
         info.route, info.style = route.name, route.client_style
+        if route.client_style == "plivo":
+            info.api_id = plivo.new_api_id()
         info.list_endpoint = route.settings.is_list
         ext = params.pop("ext", None)
         fmt = route.format_for(ext)
@@ -184,12 +201,14 @@ class ProxyHandler:
             upstream_path=request.path,
         )
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
-        replies = await self._call_upstream(request, route, ex, info, passthrough)
+        replies = await self._call_upstream_guarded(request, route, ex, info, passthrough)
         ex.replies = replies
         first = replies[0]
-        for reply in replies:
-            if not 200 <= reply.status < 300:
-                raise UpstreamProblem(self._upstream_problem(route, reply))
+        failures = [r for r in replies if not 200 <= r.status < 300]
+        # Steps that gather fanned-out calls accept some 4xx answers (invalid destinations).
+        tolerant = route.accepts_failures and all(400 <= r.status < 500 for r in failures)
+        if failures and (not tolerant or len(failures) == len(replies)):
+            raise UpstreamProblem(self._upstream_problem(route, failures[0]))
         ex.status, ex.body = first.status, first.body
         ex.headers = downstream_headers(first.headers)
         if info.upstream_ids and route.settings.styles.upstream == "plivo":
@@ -201,7 +220,7 @@ class ProxyHandler:
             fmt=fmt,
             resource=route.resource_name(),
             status=ex.status,
-            api_id=plivo.new_api_id() if route.client_style == "plivo" else None,
+            api_id=info.api_id,
         )
         for key, value in ex.headers.items():
             if key.lower() not in ("content-type", "content-length"):
@@ -252,12 +271,41 @@ class ProxyHandler:
             return params
         raise ClientRequestError("The request body must be an object.")
 
-    def _plan(self, ex: Exchange) -> list[UpstreamCall]:
+    @staticmethod
+    def _plan(ex: Exchange) -> list[UpstreamCall]:
         base = ex.plan or [UpstreamCall(method=ex.upstream_method, path=ex.upstream_path)]
         for call in base:
             call.method = call.method or ex.upstream_method
             call.path = call.path or ex.upstream_path
         return base
+
+    async def _call_upstream_guarded(
+        self,
+        request: web.Request,
+        route: CompiledRoute,
+        ex: Exchange,
+        info: RequestInfo,
+        passthrough: Passthrough | None,
+    ) -> list[UpstreamReply]:
+        """The upstream calls, with the route's answer for an outcome the upstream left open."""
+        uncertain = route.settings.uncertain_outcome
+        try:
+            replies = await self._call_upstream(request, route, ex, info, passthrough)
+        except UpstreamUnreachable:
+            raise
+        except UpstreamError as exc:
+            if uncertain is None:
+                raise
+            raise ProxyError(
+                uncertain.message, status=uncertain.status, log_detail=exc.log_detail or exc.message
+            ) from None
+        if uncertain is not None and any(r.status >= 500 for r in replies):
+            raise ProxyError(
+                uncertain.message,
+                status=uncertain.status,
+                log_detail=f"upstream answered {[r.status for r in replies]}",
+            )
+        return replies
 
     async def _call_upstream(
         self,
@@ -295,30 +343,67 @@ class ProxyHandler:
             )
             return [self._reply(call, raw, style, info)]
         calls = self._plan(ex)
-        sends = []
-        for call in calls:
-            method = call.method.upper()
-            params = ex.params if isinstance(ex.params, dict) else {}
-            if method in _BODYLESS:
-                query = _flatten(params) + call.query
-                body = None
-                call_headers = headers
-            else:
-                query = list(call.query)
-                call_headers = headers.copy()
-                if style == "plivo":
-                    body = codecs.encode_json(params)
-                    call_headers["Content-Type"] = "application/json"
-                else:
-                    body = codecs.encode_form(params)
-                    call_headers["Content-Type"] = "application/x-www-form-urlencoded"
-            call.query = query
-            call.body = params
-            sends.append(
-                upstream.send(method, call.path, query=query, headers=call_headers, body=body)
+        replies = await self._send_all(upstream, style, calls, ex, headers, info)
+        # Steps that page by cursor ask for further rounds; each round is bounded and sequential.
+        followers = [step for step in route.response_steps if isinstance(step, FollowsUpstream)]
+        for _ in range(MAX_ROUNDS):
+            ex.replies = replies
+            more = [call for step in followers for call in step.follow(ex)]
+            if not more:
+                break
+            replies = replies + await self._send_all(upstream, style, more, ex, headers, info)
+        return replies
+
+    async def _send_all(
+        self,
+        upstream: Upstream,
+        style: str,
+        calls: list[UpstreamCall],
+        ex: Exchange,
+        headers: CIMultiDict[str],
+        info: RequestInfo,
+    ) -> list[UpstreamReply]:
+        return list(
+            await asyncio.gather(
+                *(self._send_one(upstream, style, call, ex, headers, info) for call in calls)
             )
-        raws: list[RawReply] = list(await asyncio.gather(*sends))
-        return [self._reply(call, raw, style, info) for call, raw in zip(calls, raws, strict=True)]
+        )
+
+    async def _send_one(
+        self,
+        upstream: Upstream,
+        style: str,
+        call: UpstreamCall,
+        ex: Exchange,
+        headers: CIMultiDict[str],
+        info: RequestInfo,
+    ) -> UpstreamReply:
+        method = call.method.upper()
+        params = call.params if call.params is not None else ex.params
+        params = params if isinstance(params, dict) else {}
+        call_headers = headers
+        body: bytes | None = None
+        if method in _BODYLESS:
+            call.query = _flatten(params) + call.query
+        else:
+            call_headers = headers.copy()
+            if style == "plivo":
+                body = codecs.encode_json(params)
+                call_headers["Content-Type"] = "application/json"
+            else:
+                body = codecs.encode_form(params)
+                call_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        call.body = params
+        paths = [call.path, *call.alternatives]
+        for n, path in enumerate(paths):
+            raw = await upstream.send(
+                method, path, query=call.query, headers=call_headers, body=body
+            )
+            # A 404 with alternatives left (an SM… SID that may be an MM…) tries the next one.
+            if raw.status != 404 or n == len(paths) - 1:
+                call.path = path
+                return self._reply(call, raw, style, info)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _reply(call: UpstreamCall, raw: RawReply, style: str, info: RequestInfo) -> UpstreamReply:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from proxy.errors import Problem
-from proxy.pipeline.step import Step
+from proxy.pipeline.step import AcceptsFailures, Step
 from proxy.settings.models import ErrorRule, RouteSettings, Style
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\*?)\}")
@@ -106,6 +106,10 @@ class CompiledRoute:
             return policy.default
         fmt = ext[1:].lower()
         return fmt if fmt in policy.allow else None
+
+    @property
+    def accepts_failures(self) -> bool:
+        return any(isinstance(step, AcceptsFailures) for step in self.response_steps)
 
     def resource_name(self) -> str | None:
         if self.settings.resource:

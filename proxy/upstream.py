@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from proxy.errors import UpstreamError, UpstreamTimeout, UpstreamTooLarge
+from proxy.errors import UpstreamError, UpstreamTimeout, UpstreamTooLarge, UpstreamUnreachable
 from proxy.settings.models import UpstreamSettings
 
 
@@ -96,8 +96,7 @@ class Upstream:
         except TimeoutError:
             raise UpstreamTimeout(log_detail=f"{self.name}: timed out") from None
         except aiohttp.ClientConnectorError as exc:
-            raise UpstreamError(
-                "The upstream service could not be reached.",
+            raise UpstreamUnreachable(
                 log_detail=f"{self.name}: connect failed: {exc.os_error.__class__.__name__}",
             ) from None
         except aiohttp.ClientPayloadError as exc:

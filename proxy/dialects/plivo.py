@@ -22,6 +22,16 @@ from proxy.errors import Problem
 MAX_LIMIT = 20
 
 
+def client_status(status: int) -> int:
+    """The status a Plivo-style client gets for an error.
+
+    The plivo SDK drops the error text for 502, 503, 504 and 429 (a bare ``PlivoRestError``
+    with "Received status code N"), but keeps it for 500 (``PlivoServerError``); an upstream
+    outage therefore reaches Plivo clients as 500, with the reason intact.
+    """
+    return 500 if status in (502, 503, 504) else status
+
+
 def new_api_id() -> str:
     return str(uuid.uuid1())
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from proxy.exchange import Exchange
+from proxy.exchange import Exchange, UpstreamCall
 from proxy.pipeline.paths import MISSING, DataPath
 
 REQUEST = "request"
@@ -144,6 +144,21 @@ class Step(BaseModel):
 
     def apply(self, ex: Exchange, doc: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+class FollowsUpstream:
+    """A response step that may need more upstream calls (cursor paging).
+
+    ``follow`` looks at ``ex.replies`` and returns the next calls, or nothing when it has
+    enough. It stays pure: the handler makes the calls and runs ``follow`` again.
+    """
+
+    def follow(self, ex: Exchange) -> list[UpstreamCall]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class AcceptsFailures:
+    """Marks a response step that reads failed replies itself (some fanned-out calls failed)."""
 
 
 def parse_path(text: str) -> DataPath:

@@ -147,6 +147,17 @@ class ErrorRule(_Strict):
         return v
 
 
+class UncertainOutcome(_Strict):
+    """The answer when the upstream may have acted but did not confirm (timeout, reset, 5xx).
+
+    For call creation through a Plivo façade: the plivo SDK retries any 5xx on voice requests,
+    which would place the call again; a 409 tells the caller to check before retrying.
+    """
+
+    status: int = Field(default=409, ge=400, le=499)
+    message: str
+
+
 class RouteSettings(_Strict):
     name: str = Field(min_length=1)
     match: Match
@@ -162,6 +173,7 @@ class RouteSettings(_Strict):
     request: list[dict[str, Any]] = Field(default_factory=list)
     response: list[dict[str, Any]] = Field(default_factory=list)
     errors: str | list[ErrorRule] | None = None
+    uncertain_outcome: UncertainOutcome | None = None
 
 
 class ConfigModel(_Strict):
