@@ -19,6 +19,7 @@ passes through unchanged unless a converter says otherwise. Provider knowledge s
 | ``decimal_string`` ``{places, negate}`` | ``"0.0025"`` → ``"-0.00250"`` with ``negate: true`` |
 | ``plivo_error_code`` | ``"000"`` / ``""`` → None; ``"30"`` → 30 |
 | ``as_list`` / ``first`` / ``count`` | ``"a"`` → ``["a"]``; ``["a","b"]`` → ``"a"``; → 2 |
+| ``single_or_list`` | ``["a"]`` → ``"a"``; ``["a","b"]`` unchanged (Plivo's ``request_uuid``) |
 | ``split`` / ``join`` ``{sep: "<"}`` | ``"a<b"`` ⇄ ``["a","b"]`` |
 | ``sms_segments`` | message text → SMS segment count (GSM-7 160/153, UCS-2 70/67) |
 | ``lower`` / ``upper`` | case |
@@ -261,6 +262,12 @@ def _first(value: Any) -> Any:
     return value
 
 
+def _single_or_list(value: Any) -> Any:
+    if isinstance(value, list | tuple) and len(value) == 1:
+        return value[0]
+    return value
+
+
 def _count(value: Any) -> Any:
     if value is None:
         return 0
@@ -332,6 +339,9 @@ CONVERTERS: Mapping[str, ConverterSpec] = {
         ConverterSpec("as_list", "scalar → [scalar]", None, lambda _a: _as_list),
         ConverterSpec("first", "list → first item", None, _plain(_first)),
         ConverterSpec("count", "list → length", None, lambda _a: _count),
+        ConverterSpec(
+            "single_or_list", "[x] → x; longer lists stay", None, _plain(_single_or_list)
+        ),
         ConverterSpec("split", "text → list on sep", SepArgs, _split),
         ConverterSpec("join", "list → text joined by sep", SepArgs, _join),
         ConverterSpec("sms_segments", "text → SMS segments", None, _plain(_sms_segments)),

@@ -15,6 +15,7 @@ from proxy.pipeline.step import Step
 from proxy.steps.convert import Convert
 from proxy.steps.drop import Drop
 from proxy.steps.each import Each, NestedSteps, Use
+from proxy.steps.fan_out import FanOut, Gather
 from proxy.steps.map_values import MapValues
 from proxy.steps.paginate import Paginate
 from proxy.steps.recase import Recase
@@ -44,6 +45,8 @@ REGISTRY: Mapping[str, type[Step]] = {
     "each": Each,
     "use": Use,
     "paginate": Paginate,
+    "fan_out": FanOut,
+    "gather": Gather,
 }
 
 Problems = list[tuple[str, str]]
@@ -131,10 +134,14 @@ class StepCompiler:
         except ValueError as exc:
             self.problems.append((loc, str(exc)))
             return None
-        allowed = _phases_of(step)
-        if phase != "any" and phase not in allowed:
+        if phase != "any" and phase not in step.phases:
             self.problems.append((f"{loc}.op", f"op {op!r} cannot run in the {phase} phase"))
             return None
+        if isinstance(step, Paginate) and phase != "any":
+            problem = step.bind_phase(phase)
+            if problem:
+                self.problems.append((loc, problem))
+                return None
         if isinstance(step, NestedSteps):
             name, inline = step.nested_source()
             if name is not None:
@@ -144,9 +151,3 @@ class StepCompiler:
             if inner is not None:
                 step.bind(inner, name or "")
         return step
-
-
-def _phases_of(step: Step) -> frozenset[str]:
-    if isinstance(step, Paginate):
-        return frozenset({step.phase()})
-    return step.phases
