@@ -10,8 +10,9 @@ passes through unchanged unless a converter says otherwise. Provider knowledge s
 | ``rfc2822_gmt`` | ``"2017-05-22 21:36:14+05:30"`` → ``"Mon, 22 May 2017 16:06:14 +0000"`` |
 | ``plivo_time`` | ``"Thu, 01 May 2025 12:00:00 +0000"`` → ``"2025-05-01 12:00:00+00:00"`` |
 | ``plivo_time_filter`` | ``"2025-05-01T10:30:00Z"`` → ``"2025-05-01 10:30:00"`` (UTC) |
+| ``twilio_time_filter`` | ``"2025-05-01 10:30"`` → ``"2025-05-01T10:30:00Z"`` |
 | ``ago`` ``{days, hours}`` | a timestamp → that timestamp minus the interval |
-| ``e164`` | ``"14155550100"`` → ``"+14155550100"``; SIP URIs and sender IDs unchanged |
+| ``e164`` ``{lenient?}`` | ``"14155550100"`` → ``"+14155550100"``; SIP URIs, sender IDs kept |
 | ``plivo_number`` | ``"+14155550100"`` → ``"14155550100"`` |
 | ``twilio_sid`` ``{prefix}`` | a UUID → ``"SM" + 32 hex`` |
 | ``uuid_from_sid`` ``{prefixes?}`` | ``"SM" + 32 hex`` → the hyphenated UUID |
@@ -100,6 +101,11 @@ def _plivo_time(value: Any) -> Any:
     return None if dt is None else plivo.format_time(dt)
 
 
+def _twilio_filter(value: Any) -> Any:
+    dt = _timestamp(value)
+    return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _plivo_filter(value: Any) -> Any:
     dt = _timestamp(value)
     return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -125,18 +131,32 @@ def _ago(args: AgoArgs) -> Converter:
 _PHONEISH = re.compile(r"^\+?[\d\s().\-]+$")
 
 
-def _e164(value: Any) -> Any:
-    text = str(value).strip()
-    if not _PHONEISH.match(text):
-        return value  # SIP URIs, client identifiers, alphanumeric sender IDs
-    digits = re.sub(r"\D", "", text)
-    try:
-        number = phonenumbers.parse("+" + digits, None)
-    except phonenumbers.NumberParseException:
-        raise ConversionError(f"not a phone number: {_short(value)}") from None
-    if not phonenumbers.is_possible_number(number):
+class E164Args(_Args):
+    # lenient: an impossible number gets its "+" and is left for the upstream to refuse
+    # (a Plivo send lists refused destinations instead of failing the whole request).
+    lenient: bool = False
+
+
+def _e164(args: E164Args | None) -> Converter:
+    lenient = args.lenient if args else False
+
+    def convert(value: Any) -> Any:
+        text = str(value).strip()
+        if not _PHONEISH.match(text):
+            return value  # SIP URIs, client identifiers, alphanumeric sender IDs
+        digits = re.sub(r"\D", "", text)
+        try:
+            number = phonenumbers.parse("+" + digits, None)
+            possible = phonenumbers.is_possible_number(number)
+        except phonenumbers.NumberParseException:
+            possible = False
+        if possible:
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if lenient:
+            return "+" + digits if digits else value
         raise ConversionError(f"not a possible phone number: {_short(value)}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    return _none_safe(convert)
 
 
 def _plivo_number(value: Any) -> Any:
@@ -322,8 +342,14 @@ CONVERTERS: Mapping[str, ConverterSpec] = {
         ConverterSpec(
             "plivo_time_filter", "timestamp → UTC YYYY-MM-DD HH:MM:SS", None, _plain(_plivo_filter)
         ),
+        ConverterSpec(
+            "twilio_time_filter",
+            "timestamp → UTC YYYY-MM-DDTHH:MM:SSZ",
+            None,
+            _plain(_twilio_filter),
+        ),
         ConverterSpec("ago", "timestamp minus {days, hours}", AgoArgs, _ago),
-        ConverterSpec("e164", "phone number → +E.164", None, _plain(_e164)),
+        ConverterSpec("e164", "phone number → +E.164 {lenient?}", E164Args, _e164),
         ConverterSpec("plivo_number", "+E.164 → digits", None, _plain(_plivo_number)),
         ConverterSpec("twilio_sid", "UUID → prefix + 32 hex", SidArgs, _twilio_sid),
         ConverterSpec("uuid_from_sid", "SID → UUID", UuidArgs, _uuid_from_sid),

@@ -59,6 +59,7 @@ class Exchange:
     account: Account | None = None
     upstream_method: str = ""
     upstream_path: str = ""
+    upstream_alternatives: list[str] = field(default_factory=list)
     # Set by a request step that fans out (paging); otherwise the handler builds one call.
     plan: list[UpstreamCall] | None = None
     replies: list[UpstreamReply] = field(default_factory=list)

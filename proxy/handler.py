@@ -273,7 +273,13 @@ class ProxyHandler:
 
     @staticmethod
     def _plan(ex: Exchange) -> list[UpstreamCall]:
-        base = ex.plan or [UpstreamCall(method=ex.upstream_method, path=ex.upstream_path)]
+        base = ex.plan or [
+            UpstreamCall(
+                method=ex.upstream_method,
+                path=ex.upstream_path,
+                alternatives=list(ex.upstream_alternatives),
+            )
+        ]
         for call in base:
             call.method = call.method or ex.upstream_method
             call.path = call.path or ex.upstream_path

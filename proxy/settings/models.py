@@ -132,7 +132,7 @@ class ErrorRule(_Strict):
 
     status: int | list[int] | None = None
     match: str | None = None
-    code: int
+    code: int | None = None
     http_status: int | None = Field(default=None, ge=400, le=599)
     message: str | None = None
 

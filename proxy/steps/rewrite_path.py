@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import MISSING
@@ -27,7 +27,10 @@ class RewritePath(Step):
     op: Literal["rewrite_path"]
     to: str
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
+    # Paths tried in turn while the upstream answers 404 (a Plivo UUID may be an SM… or MM… SID).
+    alternatives: list[str] = Field(default_factory=list)
     _template: Template = PrivateAttr()
+    _alternatives: list[Template] = PrivateAttr()
 
     @field_validator("to")
     @classmethod
@@ -36,12 +39,28 @@ class RewritePath(Step):
             raise ValueError("the upstream path must start with '/'")
         return v
 
+    @field_validator("alternatives")
+    @classmethod
+    def _all_rooted(cls, v: list[str]) -> list[str]:
+        if any(not t.startswith("/") for t in v):
+            raise ValueError("every alternative path must start with '/'")
+        return v
+
     def model_post_init(self, _: Any) -> None:
         self._template = Template(self.to)
+        self._alternatives = [Template(t) for t in self.alternatives]
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
+        ex.upstream_path = self._render(self._template, ex, doc)
+        ex.upstream_alternatives = [self._render(t, ex, doc) for t in self._alternatives]
+        if self.method is not None:
+            ex.upstream_method = self.method
+        return doc
+
+    @staticmethod
+    def _render(template: Template, ex: Exchange, doc: Any) -> str:
         parts: list[str] = []
-        for part in self._template.parts:
+        for part in template.parts:
             if isinstance(part, str):
                 parts.append(part)
                 continue
@@ -52,7 +71,4 @@ class RewritePath(Step):
             if segment in (".", ".."):
                 raise StepFailure(f"{part.text!r} is not a valid path segment", status=404)
             parts.append(quote(segment, safe=""))
-        ex.upstream_path = "".join(parts)
-        if self.method is not None:
-            ex.upstream_method = self.method
-        return doc
+        return "".join(parts)
