@@ -19,14 +19,16 @@ DEMO_RUNNERS_KEY = web.AppKey("demo_runners", list[web.AppRunner])
 async def _start_demo_upstream(config: Config, name: str) -> tuple[str, web.AppRunner]:
     """``url: demo``: serve the built-in mock of the upstream's style on a free loopback port."""
     from proxy.demo.plivo_mock import build_plivo_mock
+    from proxy.demo.twilio_mock import build_twilio_mock
 
     settings = config.model.upstreams[name]
-    if settings.style != "plivo":
-        raise RuntimeError(f"no built-in demo upstream for the {settings.style} style yet")
     account = config.model.active_accounts[0].upstream if config.model.active_accounts else None
-    user = account.user if account else "MADEMO0000000000000A"
     secret = account.secret.get_secret_value() if account else "demo-token"
-    runner = web.AppRunner(build_plivo_mock(user, secret), access_log=None)
+    if settings.style == "plivo":
+        mock = build_plivo_mock(account.user if account else "MADEMO00000000000001", secret)
+    else:
+        mock = build_twilio_mock(account.user if account else "AC" + "de" * 16, secret)
+    runner = web.AppRunner(mock, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -127,3 +127,55 @@ async def test_absolute_form_target_is_refused_not_proxied(facade: Facade) -> No
     assert head.startswith(b"HTTP/1.1 400"), head
     assert json.loads(body)["code"] == 20001
     assert not any("evil" in r.path for r in facade.state.requests)
+
+
+async def test_plivo_style_bodies_carry_a_fresh_api_id_also_in_header_and_log(
+    aiohttp_client: Any, aiohttp_server: Any
+) -> None:
+    from proxy.app import build_app
+    from proxy.demo.twilio_mock import build_twilio_mock
+    from proxy.settings import load_config
+    from tests.conftest import ROOT
+    from tests.integration.conftest import basic
+
+    upstream = await aiohttp_server(build_twilio_mock("AC" + "d4" * 16, "t"))
+    env = {
+        "PLIVO_AUTH_ID": "MAAPIIDTEST000000001",
+        "PLIVO_AUTH_TOKEN": "p",
+        "TWILIO_ACCOUNT_SID": "AC" + "d4" * 16,
+        "TWILIO_AUTH_TOKEN": "t",
+        "TWILIO_API_URL": str(upstream.make_url("")).rstrip("/"),
+    }
+    client = await aiohttp_client(
+        build_app(
+            load_config(ROOT / "config" / "plivo-over-twilio.yaml", env=env),
+            configure_logging=False,
+        )
+    )
+    out = io.StringIO()
+    configure("json", "info", stream=out)
+    try:
+        ids = []
+        for _ in range(2):
+            resp = await client.get(
+                "/v1/Account/MAAPIIDTEST000000001/Message/?limit=2",
+                headers=basic("MAAPIIDTEST000000001", "p"),
+            )
+            body = await resp.json()
+            assert resp.status == 200 and set(body) == {"api_id", "meta", "objects"}
+            assert resp.headers["X-Api-Id"] == body["api_id"]
+            ids.append(body["api_id"])
+        missing = await client.get(
+            "/v1/Account/MAAPIIDTEST000000001/Nothing/", headers=basic("MAAPIIDTEST000000001", "p")
+        )
+        assert missing.status == 404 and "api_id" in await missing.json()
+    finally:
+        configure("console", "warning")
+    assert ids[0] != ids[1]
+    import uuid as uuid_module
+
+    assert all(uuid_module.UUID(i).version == 1 for i in ids)
+    logged = [
+        json.loads(line)["api_id"] for line in out.getvalue().splitlines() if '"request"' in line
+    ]
+    assert logged[:2] == ids
