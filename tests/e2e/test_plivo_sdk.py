@@ -11,6 +11,7 @@ from typing import Any
 import plivo
 import plivo.rest.client as plivo_client
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from proxy.app import build_app
@@ -52,12 +53,13 @@ def patched_bases() -> Iterator[Callable[[str], None]]:
         setattr(plivo_client, name, value)
 
 
-@pytest.fixture
-async def stack(
-    aiohttp_server: Callable[..., Awaitable[TestServer]], patched_bases: Callable[[str], None]
-) -> PlivoStack:
-    mock = build_twilio_mock(TWILIO_SID, TWILIO_TOKEN)
-    upstream = await aiohttp_server(mock)
+async def facade_over(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    patched_bases: Callable[[str], None],
+    upstream_app: web.Application,
+) -> None:
+    """Serve the Plivo façade in front of ``upstream_app`` and point the plivo SDK at it."""
+    upstream = await aiohttp_server(upstream_app)
     env = {
         "PLIVO_AUTH_ID": AUTH_ID,
         "PLIVO_AUTH_TOKEN": AUTH_TOKEN,
@@ -68,6 +70,14 @@ async def stack(
     config = load_config(ROOT / "config" / "plivo-over-twilio.yaml", env=env)
     proxy = await aiohttp_server(build_app(config, configure_logging=False))
     patched_bases(str(proxy.make_url("/v1/Account")))
+
+
+@pytest.fixture
+async def stack(
+    aiohttp_server: Callable[..., Awaitable[TestServer]], patched_bases: Callable[[str], None]
+) -> PlivoStack:
+    mock = build_twilio_mock(TWILIO_SID, TWILIO_TOKEN)
+    await facade_over(aiohttp_server, patched_bases, mock)
     return PlivoStack(mock[TWILIO_MOCK_STATE])
 
 
@@ -160,24 +170,12 @@ async def test_calls_create_get_list(stack: PlivoStack) -> None:
 async def broken_upstream_client(
     aiohttp_server: Callable[..., Awaitable[TestServer]], patched_bases: Callable[[str], None]
 ) -> plivo.RestClient:
-    from aiohttp import web
-
     async def failing(request: web.Request) -> web.Response:
         return web.Response(status=503, text="upstream down")
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", failing)
-    upstream = await aiohttp_server(app)
-    env = {
-        "PLIVO_AUTH_ID": AUTH_ID,
-        "PLIVO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_ACCOUNT_SID": TWILIO_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_API_URL": str(upstream.make_url("")).rstrip("/"),
-    }
-    config = load_config(ROOT / "config" / "plivo-over-twilio.yaml", env=env)
-    proxy = await aiohttp_server(build_app(config, configure_logging=False))
-    patched_bases(str(proxy.make_url("/v1/Account")))
+    await facade_over(aiohttp_server, patched_bases, app)
     return plivo.RestClient(AUTH_ID, AUTH_TOKEN)
 
 
