@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 from proxy.errors import Problem
@@ -89,7 +88,6 @@ class CompiledRoute:
     request_steps: tuple[Step, ...]
     response_steps: tuple[Step, ...]
     error_rules: ErrorRules
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

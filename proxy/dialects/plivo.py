@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 import orjson
 
-from proxy.dialects.twilio import parse_datetime
 from proxy.errors import Problem
 
 MAX_LIMIT = 20
@@ -60,10 +59,6 @@ def api_id_of(body: Any) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
-
-
-def parse_time(value: str) -> datetime:
-    return parse_datetime(value)
 
 
 def format_time(dt: datetime) -> str:

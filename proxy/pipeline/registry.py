@@ -149,5 +149,5 @@ class StepCompiler:
             else:
                 inner = self.compile(inline, phase, f"{loc}.steps")
             if inner is not None:
-                step.bind(inner, name or "")
+                step.bind(inner)
         return step

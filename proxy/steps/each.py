@@ -26,14 +26,12 @@ class NestedSteps(Step):
     """Base for steps that hold other steps; the config compiler fills ``_steps``."""
 
     _steps: Sequence[Step] = PrivateAttr(default=())
-    _label: str = PrivateAttr(default="")
 
     def nested_source(self) -> tuple[str | None, list[dict[str, Any]] | None]:
         raise NotImplementedError  # pragma: no cover
 
-    def bind(self, steps: Sequence[Step], label: str) -> None:
+    def bind(self, steps: Sequence[Step]) -> None:
         self._steps = steps
-        self._label = label
 
 
 class Each(NestedSteps):

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from proxy.app import build_app
@@ -63,11 +62,3 @@ async def facade(
     upstream = await aiohttp_server(mock)
     client = await aiohttp_client(build_app(facade_config(upstream), configure_logging=False))
     return Facade(client, upstream, mock[PLIVO_MOCK_STATE])
-
-
-async def upstream_app(
-    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-) -> web.Application:
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    return app
