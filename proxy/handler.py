@@ -33,6 +33,7 @@ from proxy.errors import (
     ProxyError,
     UpstreamError,
     UpstreamProblem,
+    UpstreamTimeout,
     UpstreamUnreachable,
     UpstreamUnreadable,
 )
@@ -295,8 +296,14 @@ class ProxyHandler:
     ) -> list[UpstreamReply]:
         """The upstream calls, with the route's answer for an outcome the upstream left open."""
         uncertain = route.settings.uncertain_outcome
+        # The upstream's total timeout bounds the whole exchange, follow-up rounds included.
+        deadline = self.config.model.upstreams[route.settings.upstream].timeout.total
         try:
-            replies = await self._call_upstream(request, route, ex, info, passthrough)
+            try:
+                async with asyncio.timeout(deadline):
+                    replies = await self._call_upstream(request, route, ex, info, passthrough)
+            except TimeoutError:
+                raise UpstreamTimeout(log_detail=f"exchange over {deadline} s") from None
         except UpstreamUnreachable:
             raise
         except UpstreamError as exc:
