@@ -80,6 +80,27 @@ class PayloadTooLarge(ClientRequestError):
     default_message = "The request body is too large."
 
 
+class URITooLong(ClientRequestError):
+    status = 414
+    default_message = "The request URL is too long."
+
+
+class HeadersTooLarge(ClientRequestError):
+    status = 431
+    default_message = "The request headers are too large."
+
+
+class TooManyRequests(ClientRequestError):
+    """Too many failed authentications from one address; ``retry_after`` is in seconds."""
+
+    status = 429
+    default_message = "Too many failed authentication attempts; retry later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class UnsupportedFormat(ClientRequestError):
     status = 406
     default_message = "The requested response format is not offered for this resource."

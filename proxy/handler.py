@@ -22,26 +22,33 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from proxy import codecs, render
+from proxy.admin import ADMIN_PREFIX, Admin
 from proxy.auth import authenticate
 from proxy.dialects import plivo, twilio
 from proxy.errors import (
+    AuthenticationFailed,
     ClientRequestError,
+    HeadersTooLarge,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     Problem,
     ProxyError,
+    TooManyRequests,
     UpstreamError,
     UpstreamProblem,
     UpstreamTimeout,
     UpstreamUnreachable,
     UpstreamUnreadable,
+    URITooLong,
 )
 from proxy.exchange import Exchange, UpstreamCall, UpstreamReply
 from proxy.headers import downstream_headers, upstream_headers
 from proxy.logs import get_logger
+from proxy.metrics import Metrics
 from proxy.pipeline.runner import run_steps
 from proxy.pipeline.step import FollowsUpstream
+from proxy.ratelimit import FailureLimiter
 from proxy.routing import CompiledRoute
 from proxy.settings.loader import Config
 from proxy.upstream import RawReply, Upstream, basic_auth
@@ -98,6 +105,11 @@ class ProxyHandler:
         self.upstreams = upstreams
         self.accounts = config.model.active_accounts
         self.log = get_logger()
+        self.metrics = Metrics()
+        limits = config.model.server.limits
+        self.limits = limits
+        self.auth_limiter = FailureLimiter(limits.auth_failures, limits.auth_failure_window)
+        self.admin = Admin(config, upstreams, self.metrics)
 
     # -- middleware: the outermost layer ------------------------------------------------------
 
@@ -112,6 +124,9 @@ class ProxyHandler:
         request[INFO_KEY] = info
         error: ProxyError | None = None
         try:
+            self._check_limits(request)
+            if request.path.startswith(ADMIN_PREFIX):
+                return await self.admin.handle(request)
             response: web.StreamResponse = await handler(request)
         except ProxyError as exc:
             error = exc
@@ -135,6 +150,10 @@ class ProxyHandler:
         response.headers["X-Request-Id"] = info.request_id
         if info.api_id is not None:
             response.headers["X-Api-Id"] = info.api_id
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
+        elapsed = time.perf_counter() - started
+        self.metrics.observe(info.route, response.status, elapsed, error)
         self.log.info(
             "request",
             request_id=info.request_id,
@@ -145,7 +164,7 @@ class ProxyHandler:
             upstream_status=info.upstream_status or None,
             upstream_ids=info.upstream_ids or None,
             api_id=info.api_id,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            latency_ms=round(elapsed * 1000, 2),
             error=(error.log_detail or error.message) if error is not None else None,
         )
         return response
@@ -176,7 +195,13 @@ class ProxyHandler:
 
         account = None
         if route.settings.auth:
-            account = authenticate(self.accounts, request.headers.get("Authorization"))
+            address = request.remote or "unknown"
+            self.auth_limiter.check(address)
+            try:
+                account = authenticate(self.accounts, request.headers.get("Authorization"))
+            except AuthenticationFailed:
+                self.auth_limiter.record_failure(address)
+                raise
             if not self._account_matches(route, params, account.account_sid, account.client.user):
                 raise ProxyError("Authenticate", status=401, log_detail="path account mismatch")
 
@@ -229,6 +254,15 @@ class ProxyHandler:
         return response
 
     # -- pieces ---------------------------------------------------------------------------
+
+    def _check_limits(self, request: web.Request) -> None:
+        if len(request.raw_path) > self.limits.max_url_bytes:
+            raise URITooLong()
+        headers = request.raw_headers
+        if len(headers) > self.limits.max_headers:
+            raise HeadersTooLarge(f"At most {self.limits.max_headers} headers are accepted.")
+        if sum(len(k) + len(v) for k, v in headers) > self.limits.max_header_bytes:
+            raise HeadersTooLarge()
 
     @staticmethod
     def _account_matches(route: CompiledRoute, params: dict[str, str], sid: str, user: str) -> bool:

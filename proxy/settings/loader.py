@@ -151,6 +151,10 @@ def _compile(model: ConfigModel, problems: Problems) -> Router:
                     f"{model.upstreams[r.upstream].style} style, not {r.styles.upstream}",
                 )
             )
+        if r.match.path.startswith("/_dialect/"):
+            problems.append(
+                (f"{where}.match.path", "/_dialect/ is reserved for health and metrics")
+            )
         try:
             template = PathTemplate(r.match.path)
         except ValueError as exc:

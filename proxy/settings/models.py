@@ -80,6 +80,12 @@ class Account(_Strict):
 
 class Limits(_Strict):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_url_bytes: int = Field(default=4096, ge=256, le=65536)
+    max_headers: int = Field(default=64, ge=8, le=1000)
+    max_header_bytes: int = Field(default=16384, ge=1024, le=1024 * 1024)
+    # Failed authentications per client address before it gets 429 for the rest of the window.
+    auth_failures: int = Field(default=10, ge=1)
+    auth_failure_window: float = Field(default=60.0, gt=0)
 
 
 class ServerSettings(_Strict):
