@@ -132,6 +132,9 @@ class ProxyHandler:
             error = exc
         except web.HTTPRequestEntityTooLarge:
             error = PayloadTooLarge()
+        except web.HTTPException as exc:
+            # aiohttp's own refusals (a path its router cannot match, …) in the client's style.
+            error = _from_http_exception(exc, request)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug: log it, never show it
@@ -473,6 +476,16 @@ class ProxyHandler:
         if route.client_style == "twilio" and problem.code is None:
             return dataclasses.replace(problem, code=twilio.generic_code(problem.status))
         return problem
+
+
+def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ProxyError:
+    if exc.status == 404:
+        return NotFound(f"The requested resource {request.path} was not found")
+    if exc.status == 405:
+        return MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}.")
+    if 400 <= exc.status < 500:
+        return ClientRequestError(exc.reason, status=exc.status)
+    return ProxyError(log_detail=f"aiohttp {exc.status}")
 
 
 def _decode_reply(raw: RawReply) -> Any:
