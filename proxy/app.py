@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -10,10 +12,6 @@ from proxy.handler import ProxyHandler
 from proxy.logs import configure, set_secrets
 from proxy.settings.loader import Config
 from proxy.upstream import Upstream
-
-UPSTREAMS_KEY = web.AppKey("upstreams", dict[str, Upstream])
-CONFIG_KEY = web.AppKey("config", Config)
-DEMO_RUNNERS_KEY = web.AppKey("demo_runners", list[web.AppRunner])
 
 
 async def _start_demo_upstream(config: Config, name: str) -> tuple[str, web.AppRunner]:
@@ -36,35 +34,109 @@ async def _start_demo_upstream(config: Config, name: str) -> tuple[str, web.AppR
     return f"http://127.0.0.1:{port}", runner
 
 
+class Generation:
+    """One loaded config with its started upstreams: what a request is served by, start to end.
+
+    A reload starts a new generation and swaps it in atomically; the old one is closed once its
+    in-flight requests have finished (or after a deadline), so no request loses its upstream.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.handler = ProxyHandler(config, {})
+        self.demo_runners: list[web.AppRunner] = []
+        self.inflight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def start(self) -> None:
+        for name, settings in self.config.model.upstreams.items():
+            url = None
+            if settings.url == "demo":
+                url, runner = await _start_demo_upstream(self.config, name)
+                self.demo_runners.append(runner)
+            upstream = Upstream(name, settings, base_url=url)
+            await upstream.start()
+            self.handler.upstreams[name] = upstream
+
+    async def close(self, deadline: float = 30.0) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), timeout=deadline)
+        for upstream in self.handler.upstreams.values():
+            await upstream.close()
+        for runner in self.demo_runners:
+            await runner.cleanup()
+
+    async def serve(self, request: web.Request) -> web.StreamResponse:
+        self.inflight += 1
+        self.idle.clear()
+        try:
+            response: web.StreamResponse = await self.handler.middleware(
+                request, self.handler.handle
+            )
+            return response
+        finally:
+            self.inflight -= 1
+            if self.inflight == 0:
+                self.idle.set()
+
+
+class Live:
+    """The generation currently serving, and the reload that replaces it."""
+
+    def __init__(self, config: Config, *, configure_logging: bool) -> None:
+        self.current = Generation(config)
+        self.configure_logging = configure_logging
+        self._retired: set[asyncio.Task[None]] = set()
+
+    async def reload(self, config: Config) -> None:
+        fresh = Generation(config)
+        await fresh.start()
+        if self.configure_logging:
+            configure(config.model.server.log_format, config.model.server.log_level)
+        set_secrets(config.secrets)
+        old, self.current = self.current, fresh
+        task = asyncio.create_task(old.close())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
+
+    async def close(self) -> None:
+        await asyncio.gather(*self._retired, return_exceptions=True)
+        await self.current.close(deadline=0)
+
+
+LIVE_KEY = web.AppKey("live", Live)
+
+
 def build_app(config: Config, *, configure_logging: bool = True) -> web.Application:
     if configure_logging:
         server = config.model.server
         configure(server.log_format, server.log_level)
     set_secrets(config.secrets)
-    proxy = ProxyHandler(config, {})
+    live = Live(config, configure_logging=configure_logging)
+
+    @web.middleware
+    async def dispatch(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        # The generation is chosen once per request: a reload never changes it mid-flight.
+        return await live.current.serve(request)
+
     app = web.Application(
-        middlewares=[proxy.middleware],
+        middlewares=[dispatch],
         client_max_size=config.model.server.limits.max_body_bytes,
     )
-    app[CONFIG_KEY] = config
-    app[UPSTREAMS_KEY] = proxy.upstreams
-    app[DEMO_RUNNERS_KEY] = []
+    app[LIVE_KEY] = live
 
-    async def upstream_sessions(app: web.Application) -> AsyncIterator[None]:
-        for name, settings in config.model.upstreams.items():
-            url = None
-            if settings.url == "demo":
-                url, runner = await _start_demo_upstream(config, name)
-                app[DEMO_RUNNERS_KEY].append(runner)
-            upstream = Upstream(name, settings, base_url=url)
-            await upstream.start()
-            proxy.upstreams[name] = upstream
+    async def generations(app: web.Application) -> AsyncIterator[None]:
+        await live.current.start()
         yield
-        for upstream in proxy.upstreams.values():
-            await upstream.close()
-        for runner in app[DEMO_RUNNERS_KEY]:
-            await runner.cleanup()
+        await live.close()
 
-    app.cleanup_ctx.append(upstream_sessions)
-    app.router.add_route("*", "/{tail:.*}", proxy.handle)
+    app.cleanup_ctx.append(generations)
+    app.router.add_route("*", "/{tail:.*}", _unreachable)
     return app
+
+
+async def _unreachable(request: web.Request) -> web.StreamResponse:  # pragma: no cover
+    raise web.HTTPNotFound()

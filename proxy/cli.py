@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
 from proxy.errors import ConfigError
+from proxy.logs import get_logger
 from proxy.settings.loader import Config, load_config
 
 PRESETS = Path(__file__).resolve().parent.parent / "config"
@@ -57,8 +60,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = config.model.server
     host = args.host or server.host
     port = args.port if args.port is not None else server.port
-    web.run_app(build_app(config), host=host, port=port, access_log=None, print=None)
+    app = build_app(config)
+    app.on_startup.append(_reload_on_sighup(args.config))
+    log = get_logger()
+    log.info("serving", host=host, port=port, config=args.config, routes=len(config.router.routes))
+    # SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to shutdown_timeout),
+    # close the upstream sessions, exit 0.
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=server.shutdown_timeout,
+        handler_args={"max_line_size": 65536, "max_field_size": 65536},
+    )
+    log.info("stopped")
     return 0
+
+
+def _reload_on_sighup(path: str) -> Callable[[web.Application], Awaitable[None]]:
+    """SIGHUP: load and validate the config again, and swap it in only if it is sound."""
+
+    async def install(app: web.Application) -> None:
+        from proxy.app import LIVE_KEY
+
+        loop = asyncio.get_running_loop()
+        pending: set[asyncio.Task[None]] = set()
+        log = get_logger()
+
+        async def reload() -> None:
+            try:
+                config = load_config(path)
+            except ConfigError as exc:
+                log.error(
+                    "reload refused; the previous config keeps serving",
+                    config=path,
+                    problems=[f"{loc}: {msg}" for loc, msg in exc.problems],
+                )
+                return
+            await app[LIVE_KEY].reload(config)
+            log.info("config reloaded", config=path, routes=len(config.router.routes))
+
+        def on_hup() -> None:
+            task = loop.create_task(reload())
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+
+    return install
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -95,6 +95,8 @@ class ServerSettings(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     default_style: Style = "twilio"
     limits: Limits = Limits()
+    # Seconds in-flight requests get to finish after SIGTERM before the process exits.
+    shutdown_timeout: float = Field(default=30.0, ge=0)
 
 
 class FormatPolicy(_Strict):
