@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit clean
+.PHONY: install run test lint typecheck unit services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+# Servers the tests start themselves: redis-server (the shared-state backend's tests).
+services:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing redis-server (Debian package)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing: install the redis-server package to run the Redis tests"; fi; }
+
+unit: install services
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

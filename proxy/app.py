@@ -11,6 +11,7 @@ from aiohttp import web
 from proxy.handler import ProxyHandler
 from proxy.logs import configure, set_secrets
 from proxy.settings.loader import Config
+from proxy.store import MemoryStore, RedisStore, Store
 from proxy.upstream import Upstream
 
 
@@ -41,9 +42,9 @@ class Generation:
     in-flight requests have finished (or after a deadline), so no request loses its upstream.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, store: Store) -> None:
         self.config = config
-        self.handler = ProxyHandler(config, {})
+        self.handler = ProxyHandler(config, {}, store)
         self.demo_runners: list[web.AppRunner] = []
         self.inflight = 0
         self.idle = asyncio.Event()
@@ -85,12 +86,14 @@ class Live:
     """The generation currently serving, and the reload that replaces it."""
 
     def __init__(self, config: Config, *, configure_logging: bool) -> None:
-        self.current = Generation(config)
+        # The store outlives reloads: a retry after a reload still finds its first outcome.
+        self.store = build_store(config)
+        self.current = Generation(config, self.store)
         self.configure_logging = configure_logging
         self._retired: set[asyncio.Task[None]] = set()
 
     async def reload(self, config: Config) -> None:
-        fresh = Generation(config)
+        fresh = Generation(config, self.store)
         await fresh.start()
         if self.configure_logging:
             configure(config.model.server.log_format, config.model.server.log_level)
@@ -103,6 +106,14 @@ class Live:
     async def close(self) -> None:
         await asyncio.gather(*self._retired, return_exceptions=True)
         await self.current.close(deadline=0)
+        await self.store.close()
+
+
+def build_store(config: Config) -> Store:
+    settings = config.model.store
+    if settings.backend == "redis":
+        return RedisStore(settings.url, settings.prefix)
+    return MemoryStore()
 
 
 LIVE_KEY = web.AppKey("live", Live)

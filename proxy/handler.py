@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
+import hashlib
 import re
 import time
 import uuid
@@ -51,11 +52,13 @@ from proxy.pipeline.step import FollowsUpstream
 from proxy.ratelimit import FailureLimiter
 from proxy.routing import CompiledRoute
 from proxy.settings.loader import Config
+from proxy.store import PENDING, MemoryStore, Store
 from proxy.upstream import RawReply, Upstream, basic_auth
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE"})
 MAX_ROUNDS = 50
+REPLAY_WAIT = 5.0  # seconds a retry waits for the first attempt's outcome
 
 
 @dataclass
@@ -71,6 +74,8 @@ class RequestInfo:
     upstream_ids: list[str] = field(default_factory=list)
     # Plivo-style clients get a time-based api_id on every body, header and log line.
     api_id: str | None = None
+    # An error already rendered into the answer (idempotent creates keep their outcome).
+    error_detail: str | None = None
 
 
 INFO_KEY = web.RequestKey("dialect_info", RequestInfo)
@@ -100,8 +105,11 @@ def new_request_id(incoming: str | None) -> str:
 
 
 class ProxyHandler:
-    def __init__(self, config: Config, upstreams: dict[str, Upstream]) -> None:
+    def __init__(
+        self, config: Config, upstreams: dict[str, Upstream], store: Store | None = None
+    ) -> None:
         self.config = config
+        self.store: Store = store if store is not None else MemoryStore()
         self.upstreams = upstreams
         self.accounts = config.model.active_accounts
         self.log = get_logger()
@@ -141,15 +149,7 @@ class ProxyHandler:
             self.log.exception("unhandled", request_id=info.request_id, error=type(exc).__name__)
             error = ProxyError()
         if error is not None:
-            if info.style == "plivo" and info.api_id is None:
-                info.api_id = plivo.new_api_id()
-            response = render.problem(
-                error.problem(),
-                style=info.style,
-                fmt=info.fmt,
-                api_id=info.api_id,
-                list_endpoint=info.list_endpoint,
-            )
+            response = self._render_problem(error, info)
         response.headers["X-Request-Id"] = info.request_id
         if info.api_id is not None:
             response.headers["X-Api-Id"] = info.api_id
@@ -168,7 +168,7 @@ class ProxyHandler:
             upstream_ids=info.upstream_ids or None,
             api_id=info.api_id,
             latency_ms=round(elapsed * 1000, 2),
-            error=(error.log_detail or error.message) if error is not None else None,
+            error=(error.log_detail or error.message) if error is not None else info.error_detail,
         )
         return response
 
@@ -230,6 +230,19 @@ class ProxyHandler:
             upstream_path=request.path,
         )
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
+        if route.settings.idempotency is not None:
+            return await self._idempotent(request, route, ex, info, passthrough)
+        return await self._complete(request, route, ex, info, passthrough)
+
+    async def _complete(
+        self,
+        request: web.Request,
+        route: CompiledRoute,
+        ex: Exchange,
+        info: RequestInfo,
+        passthrough: Passthrough | None,
+    ) -> web.StreamResponse:
+        """From the upstream call to the encoded answer: the part a retry must not repeat."""
         replies = await self._call_upstream_guarded(request, route, ex, info, passthrough)
         ex.replies = replies
         first = replies[0]
@@ -246,7 +259,7 @@ class ProxyHandler:
         response = render.success(
             ex.body,
             style=route.client_style,
-            fmt=fmt,
+            fmt=ex.fmt,
             resource=route.resource_name(),
             status=ex.status,
             api_id=info.api_id,
@@ -255,6 +268,68 @@ class ProxyHandler:
             if key.lower() not in ("content-type", "content-length"):
                 response.headers.add(key, value)
         return response
+
+    # -- idempotent creates --------------------------------------------------------------
+
+    async def _idempotent(
+        self,
+        request: web.Request,
+        route: CompiledRoute,
+        ex: Exchange,
+        info: RequestInfo,
+        passthrough: Passthrough | None,
+    ) -> web.StreamResponse:
+        """The first outcome of a create, replayed to its retries within the window.
+
+        Only outcomes after the upstream was (maybe) reached are kept: a refused connection
+        or a request the proxy itself rejected changed nothing, so a retry runs again.
+        """
+        idem = route.settings.idempotency
+        assert idem is not None
+        explicit = request.headers.get(idem.header)
+        window = idem.window if explicit else idem.body_window
+        if window <= 0:
+            return await self._complete(request, route, ex, info, passthrough)
+        key = _idempotency_key(route.name, ex, explicit)
+        if not await self.store.claim(key, window):
+            return await self._replay(key)
+        try:
+            response = await self._complete(request, route, ex, info, passthrough)
+        except UpstreamUnreachable:
+            await self.store.release(key)
+            raise
+        except ProxyError as exc:
+            response = self._render_problem(exc, info)
+            info.error_detail = exc.log_detail or exc.message
+        if isinstance(response, web.Response) and response.body is not None:
+            await self.store.put(key, _freeze(response), window)
+        else:  # pragma: no cover - every answer here is a web.Response
+            await self.store.release(key)
+        return response
+
+    async def _replay(self, key: str) -> web.StreamResponse:
+        deadline = time.monotonic() + REPLAY_WAIT
+        while True:
+            stored = await self.store.get(key)
+            if stored is not None and stored != PENDING:
+                return _thaw(stored)
+            if stored is None or time.monotonic() > deadline:
+                raise ProxyError(
+                    "A request with the same content is still being processed; retry later.",
+                    status=409,
+                )
+            await asyncio.sleep(0.05)
+
+    def _render_problem(self, error: ProxyError, info: RequestInfo) -> web.Response:
+        if info.style == "plivo" and info.api_id is None:
+            info.api_id = plivo.new_api_id()
+        return render.problem(
+            error.problem(),
+            style=info.style,
+            fmt=info.fmt,
+            api_id=info.api_id,
+            list_endpoint=info.list_endpoint,
+        )
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -486,6 +561,33 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ProxyE
     if 400 <= exc.status < 500:
         return ClientRequestError(exc.reason, status=exc.status)
     return ProxyError(log_detail=f"aiohttp {exc.status}")
+
+
+def _idempotency_key(route: str, ex: Exchange, explicit: str | None) -> str:
+    """Same caller, same route, and the same key header (or, without one, the same body)."""
+    who = ex.account.client.user if ex.account is not None else ""
+    what = (
+        "key:" + explicit if explicit else "body:" + codecs.encode_json_sorted(ex.original).decode()
+    )
+    return hashlib.sha256(f"{route}\0{who}\0{what}".encode()).hexdigest()
+
+
+_REPLAYED_HEADERS = ("Content-Type", "X-Upstream-Api-Id", "Retry-After")
+
+
+def _freeze(response: web.Response) -> bytes:
+    body = response.body if isinstance(response.body, bytes) else b""
+    headers = [(k, response.headers[k]) for k in _REPLAYED_HEADERS if k in response.headers]
+    return codecs.encode_json({"status": response.status, "headers": headers, "body": body.hex()})
+
+
+def _thaw(stored: bytes) -> web.Response:
+    data = codecs.decode_json(stored)
+    response = web.Response(status=data["status"], body=bytes.fromhex(data["body"]))
+    for key, value in data["headers"]:
+        response.headers[key] = value
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _decode_reply(raw: RawReply) -> Any:

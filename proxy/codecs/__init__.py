@@ -7,7 +7,7 @@ from typing import Any
 from proxy.codecs.csv_codec import encode_csv
 from proxy.codecs.errors import DecodeError
 from proxy.codecs.form_codec import decode_form, encode_form
-from proxy.codecs.json_codec import decode_json, encode_json
+from proxy.codecs.json_codec import decode_json, encode_json, encode_json_sorted
 from proxy.codecs.xml_codec import decode_xml, encode_xml
 
 FORMATS = ("json", "xml", "csv")
@@ -38,4 +38,5 @@ __all__ = [
     "encode",
     "encode_form",
     "encode_json",
+    "encode_json_sorted",
 ]

@@ -18,3 +18,8 @@ def decode_json(raw: bytes) -> Any:
 
 def encode_json(data: Any) -> bytes:
     return orjson.dumps(data)
+
+
+def encode_json_sorted(data: Any) -> bytes:
+    """A canonical encoding (sorted keys), for hashing request contents."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)

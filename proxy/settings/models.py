@@ -166,6 +166,24 @@ class UncertainOutcome(_Strict):
     message: str
 
 
+class Idempotency(_Strict):
+    """A create retried with the same ``header`` value within ``window`` seconds, or without a
+    key but with the same credentials and body within ``body_window`` seconds, gets the first
+    outcome instead of a second message or call. The body window is short on purpose: two
+    identical messages sent on purpose a minute apart are both sent; ``body_window: 0`` keeps
+    only keyed requests idempotent."""
+
+    window: float = Field(default=86400.0, gt=0)
+    body_window: float = Field(default=10.0, ge=0)
+    header: str = "Idempotency-Key"
+
+
+class StoreSettings(_Strict):
+    backend: Literal["memory", "redis"] = "memory"
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "dialect:"
+
+
 class RouteSettings(_Strict):
     name: str = Field(min_length=1)
     match: Match
@@ -182,6 +200,7 @@ class RouteSettings(_Strict):
     response: list[dict[str, Any]] = Field(default_factory=list)
     errors: str | list[ErrorRule] | None = None
     uncertain_outcome: UncertainOutcome | None = None
+    idempotency: Idempotency | None = None
 
 
 class ConfigModel(_Strict):
@@ -195,4 +214,5 @@ class ConfigModel(_Strict):
 
     pipelines: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     error_maps: dict[str, list[ErrorRule]] = Field(default_factory=dict)
+    store: StoreSettings = StoreSettings()
     routes: list[RouteSettings] = Field(min_length=1)
