@@ -521,7 +521,7 @@ class ProxyHandler:
         call.body = params
         paths = [call.path, *call.alternatives]
         for n, path in enumerate(paths):
-            raw = await upstream.send(
+            raw = await upstream.send_with_retries(
                 method, path, query=call.query, headers=call_headers, body=body
             )
             # A 404 with alternatives left (an SM… SID that may be an MM…) tries the next one.

@@ -57,6 +57,33 @@ class Upstream:
             raise RuntimeError(f"upstream {self.name!r} is not started")
         return self._session
 
+    async def send_with_retries(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: list[tuple[str, str]],
+        headers: CIMultiDict[str],
+        body: bytes | None,
+    ) -> RawReply:
+        """``send``, retried for idempotent reads only (GET, HEAD) when the upstream settings
+        ask for it: on a failed connection, a timeout, or 502/503/504, with exponential
+        backoff. A POST is never retried: the upstream may have acted on it."""
+        retry = self.settings.retries
+        attempts = retry.attempts if method in RETRYABLE_METHODS else 1
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            try:
+                reply = await self.send(method, path, query=query, headers=headers, body=body)
+            except (UpstreamUnreachable, UpstreamTimeout):
+                if last:
+                    raise
+            else:
+                if last or reply.status not in RETRYABLE_STATUS:
+                    return reply
+            await _pause(retry.backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def send(
         self,
         method: str,
@@ -109,6 +136,14 @@ class Upstream:
                 "The upstream service closed the connection or answered malformed HTTP.",
                 log_detail=f"{self.name}: {exc.__class__.__name__}",
             ) from None
+
+
+RETRYABLE_METHODS = frozenset({"GET", "HEAD"})
+RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+async def _pause(seconds: float) -> None:
+    await asyncio.sleep(seconds)
 
 
 def basic_auth(user: str, secret: str) -> str:

@@ -20,12 +20,20 @@ class Timeouts(_Strict):
     total: float = Field(default=10.0, gt=0)
 
 
+class Retries(_Strict):
+    """Retries for idempotent reads (GET/HEAD) only; 1 attempt means no retry."""
+
+    attempts: int = Field(default=1, ge=1, le=5)
+    backoff: float = Field(default=0.1, ge=0, le=5)
+
+
 class UpstreamSettings(_Strict):
     """``url: demo`` starts the built-in mock upstream of the given style inside the proxy."""
 
     url: str
     style: Style
     timeout: Timeouts = Timeouts()
+    retries: Retries = Retries()
     max_connections: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 

@@ -38,11 +38,16 @@ Client = TestClient[Any, Any]
 
 
 async def proxy_for(
-    aiohttp_client: Callable[..., Awaitable[Client]], url: str, total: float = 10
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    url: str,
+    total: float = 10,
+    upstream_extra: str = "",
 ) -> Client:
     text = (ROOT / "config" / "twilio-over-plivo.yaml").read_text()
     text = text.replace(
-        "timeout: {connect: 2, total: 10}", f"timeout: {{connect: 1, total: {total}}}"
+        "timeout: {connect: 2, total: 10}",
+        f"timeout: {{connect: 1, total: {total}}}"
+        + (f"\n    {upstream_extra}" if upstream_extra else ""),
     )
     config = load_config_text(text, env=facade_env(url))
     return await aiohttp_client(build_app(config, configure_logging=False))
@@ -199,3 +204,155 @@ async def test_accepted_send_with_only_invalid_numbers_is_21211(
     assert resp.status == 400
     body = await resp.json()
     assert body["code"] == 21211 and "+14155550111" in body["message"]
+
+
+async def test_idempotent_reads_are_retried_where_configured_and_posts_never(
+    aiohttp_client: Any, aiohttp_server: Any
+) -> None:
+    seen: list[str] = []
+
+    async def flaky(request: web.Request) -> web.Response:
+        seen.append(request.method)
+        if len(seen) % 2 == 1:
+            return web.Response(status=503, text="busy")
+        if request.method == "POST":
+            body = {
+                "api_id": "a",
+                "message": "message(s) queued",
+                "message_uuid": [RECORD["message_uuid"]],
+            }
+            return web.Response(
+                status=202, body=orjson.dumps(body), content_type="application/json"
+            )
+        return web.Response(body=orjson.dumps(RECORD), content_type="application/json")
+
+    client = await proxy_for(
+        aiohttp_client,
+        await serve(aiohttp_server, flaky),
+        upstream_extra="retries: {attempts: 3, backoff: 0.01}",
+    )
+    resp = await client.get(MESSAGE, headers=AUTH)
+    assert resp.status == 200 and seen == ["GET", "GET"]
+    seen.clear()
+    resp = await client.post(
+        f"/2010-04-01/Accounts/{SID}/Messages.json",
+        data={"To": "+14155550111", "From": "+14155550100", "Body": "x"},
+        headers=AUTH,
+    )
+    assert resp.status == 503 and seen == ["POST"]
+
+
+async def test_faults_leak_no_connections(aiohttp_client: Any, aiohttp_server: Any) -> None:
+    """With a pool of two connections, twenty failed exchanges must leave the pool usable."""
+    calls = {"n": 0}
+
+    async def mixed(request: web.Request) -> web.StreamResponse:
+        calls["n"] += 1
+        if calls["n"] <= 20:
+            kind = calls["n"] % 3
+            if kind == 0:
+                return web.Response(status=500, text="<h1>oops</h1>", content_type="text/html")
+            if kind == 1:
+                return web.Response(body=b"{not json", content_type="application/json")
+            resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+            resp.content_length = 1000
+            await resp.prepare(request)
+            await resp.write(b'{"api_id"')
+            request.transport.close() if request.transport else None
+            return resp
+        return web.Response(body=orjson.dumps(RECORD), content_type="application/json")
+
+    client = await proxy_for(
+        aiohttp_client,
+        await serve(aiohttp_server, mixed),
+        total=2,
+        upstream_extra="max_connections: 2",
+    )
+    for _ in range(20):
+        assert (await client.get(MESSAGE, headers=AUTH)).status in (500, 502)
+    # Had any failed exchange kept its connection, the two-connection pool would now block
+    # and this request would time out instead.
+    resp = await client.get(MESSAGE, headers=AUTH)
+    assert resp.status == 200
+
+
+async def test_slow_byte_by_byte_body_is_read_whole(
+    aiohttp_client: Any, aiohttp_server: Any
+) -> None:
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        data = orjson.dumps(RECORD)
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.content_length = len(data)
+        await resp.prepare(request)
+        for i in range(0, len(data), 40):
+            await resp.write(data[i : i + 40])
+            await asyncio.sleep(0.01)
+        return resp
+
+    client = await proxy_for(aiohttp_client, await serve(aiohttp_server, trickle))
+    resp = await client.get(MESSAGE, headers=AUTH)
+    assert resp.status == 200
+    assert (await resp.json())["sid"] == "SM" + "1" * 32
+
+
+async def test_trickle_past_the_timeout_is_504(aiohttp_client: Any, aiohttp_server: Any) -> None:
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.content_length = 100
+        await resp.prepare(request)
+        for _ in range(100):
+            await resp.write(b" ")
+            await asyncio.sleep(0.05)
+        return resp
+
+    client = await proxy_for(aiohttp_client, await serve(aiohttp_server, trickle), total=0.5)
+    await expect_error(client, 504, 20500)
+
+
+async def test_deflate_encoded_body_is_decoded(aiohttp_client: Any, aiohttp_server: Any) -> None:
+    import zlib
+
+    async def deflated(request: web.Request) -> web.Response:
+        resp = web.Response(
+            body=zlib.compress(orjson.dumps(RECORD)), content_type="application/json"
+        )
+        resp.headers["Content-Encoding"] = "deflate"
+        return resp
+
+    client = await proxy_for(aiohttp_client, await serve(aiohttp_server, deflated))
+    resp = await client.get(MESSAGE, headers=AUTH)
+    assert resp.status == 200
+    assert (await resp.json())["to"] == "+14155550111"
+
+
+async def raw_exchange(client: Client, head: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(head)
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), timeout=5)
+    writer.close()
+    return data
+
+
+async def test_connect_and_crlf_headers_are_refused(
+    aiohttp_client: Any, aiohttp_server: Any
+) -> None:
+    seen: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        return web.Response(body=orjson.dumps(RECORD), content_type="application/json")
+
+    client = await proxy_for(aiohttp_client, await serve(aiohttp_server, record))
+    connect = await raw_exchange(
+        client,
+        b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\nConnection: close\r\n\r\n",
+    )
+    assert connect.split(b"\r\n", 1)[0].split(b" ")[1][:1] == b"4", connect[:100]
+    crlf = await raw_exchange(
+        client,
+        f"GET {MESSAGE} HTTP/1.1\r\nHost: x\r\nX-Evil: a\rInjected: b\r\nConnection: close\r\n\r\n".encode(),
+    )
+    assert crlf.split(b"\r\n", 1)[0].split(b" ")[1] == b"400", crlf[:100]
+    assert seen == []
+    assert (await client.get(MESSAGE, headers=AUTH)).status == 200
