@@ -22,16 +22,20 @@ from proxy.routing import CompiledRoute, ErrorRules, PathTemplate, Router
 from proxy.settings.models import ConfigModel, ErrorRule
 
 PLACEHOLDER_SID = "AC" + "0" * 32
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL", re.IGNORECASE)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class Config:
     """A validated, compiled config: what the app serves."""
 
-    def __init__(self, model: ConfigModel, router: Router, source: str) -> None:
+    def __init__(
+        self, model: ConfigModel, router: Router, source: str, env_secrets: list[str] | None = None
+    ) -> None:
         self.model = model
         self.router = router
         self.source = source
+        self.env_secrets = env_secrets or []
 
     @property
     def secrets(self) -> list[str]:
@@ -42,7 +46,7 @@ class Config:
                 text = value.get_secret_value()
                 if text:
                     out.append(text)
-        return out
+        return out + self.env_secrets
 
 
 def load_config(
@@ -75,7 +79,13 @@ def load_config_text(
     if not isinstance(raw, dict):
         raise ConfigError([("", "the config must be a mapping with 'upstreams' and 'routes'")])
     problems: Problems = []
-    raw = _interpolate(raw, os.environ if env is None else env, "", problems, offline)
+    environment = os.environ if env is None else env
+    raw = _interpolate(raw, environment, "", problems, offline)
+    # Variables whose names say they are secret are scrubbed from logs wherever they end up.
+    names = dict.fromkeys(m.group(1) for m in _VAR.finditer(text))
+    env_secrets = [
+        environment[name] for name in names if _SECRET_NAME.search(name) and environment.get(name)
+    ]
     try:
         model = ConfigModel.model_validate(raw)
     except ValidationError as exc:
@@ -85,7 +95,7 @@ def load_config_text(
     router = _compile(model, problems)
     if problems:
         raise ConfigError(problems)
-    return Config(model, router, source)
+    return Config(model, router, source, env_secrets)
 
 
 def _step_problems(raw: dict[str, Any]) -> Problems:

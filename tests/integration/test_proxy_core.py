@@ -179,3 +179,56 @@ async def test_plivo_style_bodies_carry_a_fresh_api_id_also_in_header_and_log(
         json.loads(line)["api_id"] for line in out.getvalue().splitlines() if '"request"' in line
     ]
     assert logged[:2] == ids
+
+
+async def test_hostile_xml_body_is_refused_with_a_clear_error(facade: Facade) -> None:
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b"<r><To>&b;</To></r>"
+    )
+    resp = await facade.client.post(
+        f"/2010-04-01/Accounts/{SID}/Messages.json",
+        data=laughs,
+        headers={**AUTH, "Content-Type": "application/xml"},
+    )
+    assert resp.status == 400
+    body = await resp.json()
+    assert "XML with DTDs or entities is refused" in body["message"]
+    assert not [r for r in facade.state.requests if r.method == "POST"]
+
+
+def test_secret_env_values_are_scrubbed_and_never_printed_by_check(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from proxy.logs import scrub, set_secrets
+    from proxy.settings import load_config
+    from tests.conftest import ROOT
+    from tests.integration.conftest import facade_env
+
+    env = {**facade_env("http://127.0.0.1:9"), "LEGACY_API_KEY": "k3y-that-must-not-leak"}
+    text = (
+        (ROOT / "config" / "twilio-over-plivo.yaml")
+        .read_text()
+        .replace(
+            'url: "${PLIVO_API_URL:-demo}"', 'url: "http://user:${LEGACY_API_KEY}@127.0.0.1:9"'
+        )
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    config = load_config(path, env=env)
+    assert "k3y-that-must-not-leak" in config.secrets
+    set_secrets(config.secrets)
+    event = scrub(None, "info", {"event": "x", "url": "http://user:k3y-that-must-not-leak@h"})
+    assert event["url"] == "http://user:[secret]@h"
+    result = subprocess.run(
+        [sys.executable, "-m", "proxy", "check", str(path)],
+        capture_output=True,
+        text=True,
+        env={**env, "PATH": "/usr/bin:/bin"},
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for secret in ("k3y-that-must-not-leak", TOKEN, PLIVO_TOKEN):
+        assert secret not in result.stdout + result.stderr
