@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -64,7 +65,12 @@ async def serve(
 
 
 async def expect_error(client: Client, status: int, code: int) -> dict[str, Any]:
-    resp = await client.get(MESSAGE, headers=AUTH)
+    with structlog.testing.capture_logs() as logs:
+        resp = await client.get(MESSAGE, headers=AUTH)
+    # One log line names the request and says what happened upstream.
+    (line,) = [e for e in logs if e["event"] == "request"]
+    assert line["request_id"] == resp.headers["X-Request-Id"]
+    assert line["status"] == status and line["error"]
     assert resp.status == status, await resp.text()
     body: dict[str, Any] = await resp.json()
     assert set(body) == {"code", "message", "more_info", "status"}

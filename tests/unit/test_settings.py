@@ -97,3 +97,9 @@ def test_unknown_pipeline_is_reported() -> None:
     )
     problems = dict(problems_of(text, {"SECRET": "x"}))
     assert "unknown pipeline 'ghost'" in problems["routes[0].request[1]"]
+
+
+def test_admin_prefix_cannot_be_shadowed_by_a_route() -> None:
+    text = MINIMAL.replace('path: "/x/{id}{ext}"', 'path: "/_dialect/{id}{ext}"')
+    problems = dict(problems_of(text, {"SECRET": "x"}))
+    assert "reserved" in problems["routes[0].match.path"]
