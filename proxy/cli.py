@@ -73,7 +73,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=None,
         print=None,
         shutdown_timeout=server.shutdown_timeout,
-        handler_args={"max_line_size": 65536, "max_field_size": 65536},
     )
     log.info("stopped")
     return 0

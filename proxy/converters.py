@@ -28,6 +28,7 @@ passes through unchanged unless a converter says otherwise. Provider knowledge s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -131,6 +132,19 @@ def _ago(args: AgoArgs) -> Converter:
 _PHONEISH = re.compile(r"^\+?[\d\s().\-]+$")
 
 
+@functools.lru_cache(maxsize=8192)
+def _e164_of(digits: str) -> str | None:
+    """E.164 for a digit string, or None; cached, since the same numbers recur constantly and
+    parsing one costs more than the rest of a record's translation."""
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 class E164Args(_Args):
     # lenient: an impossible number gets its "+" and is left for the upstream to refuse
     # (a Plivo send lists refused destinations instead of failing the whole request).
@@ -145,13 +159,9 @@ def _e164(args: E164Args | None) -> Converter:
         if not _PHONEISH.match(text):
             return value  # SIP URIs, client identifiers, alphanumeric sender IDs
         digits = re.sub(r"\D", "", text)
-        try:
-            number = phonenumbers.parse("+" + digits, None)
-            possible = phonenumbers.is_possible_number(number)
-        except phonenumbers.NumberParseException:
-            possible = False
-        if possible:
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        formatted = _e164_of(digits)
+        if formatted is not None:
+            return formatted
         if lenient:
             return "+" + digits if digits else value
         raise ConversionError(f"not a possible phone number: {_short(value)}")

@@ -4,4 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from proxy.logs import configure
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _plain_logging() -> None:
+    """Every test starts with info-level console logs, whatever an earlier test configured."""
+    configure("console", "info")

@@ -56,6 +56,10 @@ _TOKEN = re.compile(
 )
 
 
+def render_path(segments: str | tuple[Segment, ...]) -> str:
+    return segments if isinstance(segments, str) else _render(segments)
+
+
 def _render(segments: tuple[Segment, ...]) -> str:
     out = ""
     for seg in segments:
@@ -116,7 +120,7 @@ class DataPath:
 
     @property
     def has_wildcard(self) -> bool:
-        return any(isinstance(s, _Wildcard) for s in self.segments)
+        return WILDCARD in self.segments
 
     def child(self, key: str) -> DataPath:
         segs = (*self.segments, key)
@@ -126,9 +130,20 @@ class DataPath:
 
     def get(self, data: Any, default: Any = MISSING) -> Any:
         """The single value at this path, or ``default``. A wildcard takes the first match."""
-        for value, _ in self.find(data):
-            return value
-        return default
+        if self.has_wildcard:
+            for value, _ in self.find(data):
+                return value
+            return default
+        for seg in self.segments:  # the common case, walked without building paths
+            if isinstance(seg, str):
+                if not isinstance(data, dict) or seg not in data:
+                    return default
+                data = data[seg]
+            elif isinstance(seg, int) and isinstance(data, list) and -len(data) <= seg < len(data):
+                data = data[seg]
+            else:
+                return default
+        return data
 
     def find(self, data: Any) -> Iterator[tuple[Any, str]]:
         """Every existing value at this path, with the concrete path it was found at."""
@@ -136,10 +151,14 @@ class DataPath:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def parents(self, data: Any, *, create: bool) -> Iterator[tuple[Any, Segment, str]]:
+    def parents(
+        self, data: Any, *, create: bool
+    ) -> Iterator[tuple[Any, Segment, tuple[Segment, ...]]]:
         """Every container that holds (or would hold) the last segment, with its concrete path.
 
         With ``create`` missing dicts on the way are made, so ``set`` can build nested fields.
+        The concrete path comes as segments; ``render_path`` makes text of it, which only an
+        error needs (rendering every slot was a measurable share of a pipeline's time).
         """
         if not self.segments:
             raise ValueError("the whole document has no parent")
@@ -149,9 +168,9 @@ class DataPath:
                 # A trailing [*] addresses every item: yield each index as its own slot.
                 if isinstance(container, list):
                     for i in range(len(container)):
-                        yield container, i, _render((*where, i))
+                        yield container, i, (*where, i)
                 continue
-            yield container, last, _render((*where, last))
+            yield container, last, (*where, last)
 
 
 def _find(

@@ -14,11 +14,21 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from proxy.exchange import Exchange, UpstreamCall
-from proxy.pipeline.paths import MISSING, DataPath
+from proxy.pipeline.paths import MISSING, DataPath, render_path
 
 REQUEST = "request"
 RESPONSE = "response"
 BOTH = frozenset({REQUEST, RESPONSE})
+
+
+def compiled(obj: Any, name: str, value: Any) -> None:
+    """Store a compiled artefact (a path, a converter) on a frozen step.
+
+    It lands in the instance dictionary, where attribute lookup finds it directly: pydantic's
+    private-attribute lookup goes through ``__getattr__`` and was the single largest cost of
+    running a pipeline.
+    """
+    object.__setattr__(obj, name, value)
 
 
 class StepFailure(Exception):
@@ -27,14 +37,14 @@ class StepFailure(Exception):
     def __init__(
         self,
         reason: str,
-        path: str = "",
+        path: str | tuple[Any, ...] = "",
         *,
         status: int | None = None,
         code: int | None = None,
         message: str | None = None,
     ) -> None:
         super().__init__(reason)
-        self.reason, self.path = reason, path
+        self.reason, self.path = reason, render_path(path)
         self.status, self.code, self.message = status, code, message
 
 
@@ -116,8 +126,8 @@ class Condition(BaseModel):
         return self
 
     def model_post_init(self, _: Any) -> None:
-        self._ref = Ref(self.path)
-        self._has_equals = "equals" in self.model_fields_set
+        compiled(self, "_ref", Ref(self.path))
+        compiled(self, "_has_equals", "equals" in self.model_fields_set)
 
     def holds(self, ex: Exchange, doc: Any) -> bool:
         value = self._ref.get(ex, doc)

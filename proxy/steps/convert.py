@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from proxy.converters import ConversionError, Converter, build_converter
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath, assign, has_slot
-from proxy.pipeline.step import Step, StepFailure, Template, parse_path
+from proxy.pipeline.step import Step, StepFailure, Template, compiled, parse_path
 
 
 class ErrorSpec(BaseModel):
@@ -38,9 +38,11 @@ class ErrorSpec(BaseModel):
     _template: Template | None = PrivateAttr(default=None)
 
     def model_post_init(self, _: Any) -> None:
-        self._template = Template(self.message) if self.message else None
+        compiled(self, "_template", Template(self.message) if self.message else None)
 
-    def failure(self, ex: Exchange, doc: Any, reason: str, where: str) -> StepFailure:
+    def failure(
+        self, ex: Exchange, doc: Any, reason: str, where: str | tuple[Any, ...]
+    ) -> StepFailure:
         message = None
         if self._template is not None:
             try:
@@ -68,12 +70,12 @@ class Convert(Step):
         return v
 
     def model_post_init(self, _: Any) -> None:
-        self._at = parse_path(self.at)
+        compiled(self, "_at", parse_path(self.at))
         if not self._at.segments:
             raise ValueError("'convert' needs a non-empty 'at'")
         v = self.with_
         name, args = (v, None) if isinstance(v, str) else next(iter(v.items()))
-        self._fn = build_converter(name, args)
+        compiled(self, "_fn", build_converter(name, args))
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         for parent, key, where in self._at.parents(doc, create=False):

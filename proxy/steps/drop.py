@@ -14,7 +14,7 @@ from pydantic import PrivateAttr
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath
-from proxy.pipeline.step import Step, parse_path
+from proxy.pipeline.step import Step, compiled, parse_path
 from proxy.steps._targets import objects_at
 
 
@@ -25,7 +25,7 @@ class Drop(Step):
     _at: DataPath = PrivateAttr()
 
     def model_post_init(self, _: Any) -> None:
-        self._at = parse_path(self.at)
+        compiled(self, "_at", parse_path(self.at))
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         for obj, _ in objects_at(doc, self._at):

@@ -19,7 +19,7 @@ from pydantic import PrivateAttr, model_validator
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath
-from proxy.pipeline.step import Step, StepFailure, parse_path
+from proxy.pipeline.step import Step, StepFailure, compiled, parse_path
 
 
 class NestedSteps(Step):
@@ -31,7 +31,7 @@ class NestedSteps(Step):
         raise NotImplementedError  # pragma: no cover
 
     def bind(self, steps: Sequence[Step]) -> None:
-        self._steps = steps
+        compiled(self, "_steps", steps)
 
 
 class Each(NestedSteps):
@@ -48,7 +48,7 @@ class Each(NestedSteps):
         return self
 
     def model_post_init(self, _: Any) -> None:
-        self._at = parse_path(self.at)
+        compiled(self, "_at", parse_path(self.at))
 
     def nested_source(self) -> tuple[str | None, list[dict[str, Any]] | None]:
         return self.use, self.steps

@@ -25,7 +25,15 @@ from pydantic import Field, PrivateAttr
 
 from proxy.exchange import Exchange, UpstreamCall
 from proxy.pipeline.paths import MISSING, DataPath
-from proxy.pipeline.step import REQUEST, RESPONSE, AcceptsFailures, Step, StepFailure, parse_path
+from proxy.pipeline.step import (
+    REQUEST,
+    RESPONSE,
+    AcceptsFailures,
+    Step,
+    StepFailure,
+    compiled,
+    parse_path,
+)
 
 
 class FanOut(Step):
@@ -37,7 +45,7 @@ class FanOut(Step):
     _at: DataPath = PrivateAttr()
 
     def model_post_init(self, _: Any) -> None:
-        self._at = parse_path(self.at)
+        compiled(self, "_at", parse_path(self.at))
         if len(self._at.segments) != 1 or not isinstance(self._at.segments[0], str):
             raise ValueError("'fan_out' takes one top-level parameter name in 'at'")
 
@@ -75,7 +83,7 @@ class Gather(Step, AcceptsFailures):
     _collect: DataPath = PrivateAttr()
 
     def model_post_init(self, _: Any) -> None:
-        self._collect = parse_path(self.collect)
+        compiled(self, "_collect", parse_path(self.collect))
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         done: list[Any] = []

@@ -20,7 +20,7 @@ from pydantic import PrivateAttr
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath, assign, has_slot
-from proxy.pipeline.step import Step, StepFailure, parse_path
+from proxy.pipeline.step import Step, StepFailure, compiled, parse_path
 
 
 class MapValues(Step):
@@ -32,7 +32,7 @@ class MapValues(Step):
     _at: DataPath = PrivateAttr()
 
     def model_post_init(self, _: Any) -> None:
-        self._at = parse_path(self.at)
+        compiled(self, "_at", parse_path(self.at))
         if not self._at.segments:
             raise ValueError("'map_values' needs a non-empty 'at'")
 
@@ -42,7 +42,7 @@ class MapValues(Step):
                 assign(parent, key, self._lookup(parent[key], where))
         return doc
 
-    def _lookup(self, value: Any, where: str) -> Any:
+    def _lookup(self, value: Any, where: tuple[Any, ...]) -> Any:
         lookup = value if isinstance(value, str) else ("null" if value is None else str(value))
         if lookup in self.map:
             return self.map[lookup]

@@ -37,7 +37,15 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from proxy.dialects import plivo, twilio
 from proxy.exchange import Exchange, UpstreamCall
-from proxy.pipeline.step import BOTH, REQUEST, RESPONSE, FollowsUpstream, Step, StepFailure
+from proxy.pipeline.step import (
+    BOTH,
+    REQUEST,
+    RESPONSE,
+    FollowsUpstream,
+    Step,
+    StepFailure,
+    compiled,
+)
 
 _TWILIO_PAGING = ("PageSize", "Page", "PageToken")
 _PLIVO_PAGING = ("limit", "offset")
@@ -67,7 +75,7 @@ class Paginate(Step, FollowsUpstream):
     def bind_phase(self, phase: str) -> str | None:
         """Called by the compiler; returns a problem if the step cannot run in ``phase``."""
         reading_response = (self.from_, self.to) in {("plivo", "twilio"), ("twilio", "plivo")}
-        self._phase = phase
+        compiled(self, "_phase", phase)
         if phase == RESPONSE and not self.list_key:
             return "'list_key' names the Twilio records key (e.g. messages)"
         return None if reading_response else "unsupported direction"

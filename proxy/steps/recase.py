@@ -17,7 +17,7 @@ from pydantic import PrivateAttr
 from proxy.casing import CASINGS, recase_keys
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath, assign, has_slot
-from proxy.pipeline.step import Step, parse_path
+from proxy.pipeline.step import Step, compiled, parse_path
 
 
 class Recase(Step):
@@ -28,7 +28,7 @@ class Recase(Step):
     _at: DataPath = PrivateAttr()
 
     def model_post_init(self, _: Any) -> None:
-        self._at = parse_path(self.at)
+        compiled(self, "_at", parse_path(self.at))
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         fn = CASINGS[self.to]

@@ -19,7 +19,7 @@ from pydantic import Field, PrivateAttr
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import MISSING
-from proxy.pipeline.step import Ref, Step
+from proxy.pipeline.step import Ref, Step, compiled
 from proxy.steps.convert import ErrorSpec
 
 
@@ -30,7 +30,7 @@ class Require(Step):
     _refs: list[Ref] = PrivateAttr()
 
     def model_post_init(self, _: Any) -> None:
-        self._refs = [Ref(p) for p in self.any_of]
+        compiled(self, "_refs", [Ref(p) for p in self.any_of])
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         for ref in self._refs:

@@ -19,7 +19,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import MISSING
-from proxy.pipeline.step import REQUEST, Ref, Step, StepFailure, Template
+from proxy.pipeline.step import REQUEST, Ref, Step, StepFailure, Template, compiled
 
 
 class RewritePath(Step):
@@ -47,8 +47,8 @@ class RewritePath(Step):
         return v
 
     def model_post_init(self, _: Any) -> None:
-        self._template = Template(self.to)
-        self._alternatives = [Template(t) for t in self.alternatives]
+        compiled(self, "_template", Template(self.to))
+        compiled(self, "_alternatives", [Template(t) for t in self.alternatives])
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         ex.upstream_path = self._render(self._template, ex, doc)

@@ -24,7 +24,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import MISSING, DataPath, assign
-from proxy.pipeline.step import Ref, Step, StepFailure, Template, parse_path
+from proxy.pipeline.step import Ref, Step, StepFailure, Template, compiled, parse_path
 
 
 class SetValue(Step):
@@ -50,11 +50,11 @@ class SetValue(Step):
         return self
 
     def model_post_init(self, _: Any) -> None:
-        self._at = parse_path(self.at)
+        compiled(self, "_at", parse_path(self.at))
         if not self._at.segments:
             raise ValueError("'set' needs a non-empty 'at'")
-        self._from = Ref(self.from_) if self.from_ is not None else None
-        self._template = Template(self.template) if self.template is not None else None
+        compiled(self, "_from", Ref(self.from_) if self.from_ is not None else None)
+        compiled(self, "_template", Template(self.template) if self.template is not None else None)
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         if not isinstance(doc, dict):

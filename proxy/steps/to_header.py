@@ -15,7 +15,7 @@ from pydantic import PrivateAttr
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import MISSING, DataPath
-from proxy.pipeline.step import RESPONSE, Step, parse_path
+from proxy.pipeline.step import RESPONSE, Step, compiled, parse_path
 
 
 class ToHeader(Step):
@@ -27,7 +27,7 @@ class ToHeader(Step):
     _at: DataPath = PrivateAttr()
 
     def model_post_init(self, _: Any) -> None:
-        self._at = parse_path(self.at)
+        compiled(self, "_at", parse_path(self.at))
         if not self._at.segments:
             raise ValueError("'to_header' needs a non-empty 'at'")
         if any(c in self.header for c in "\r\n:") or not self.header.strip():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from proxy.pipeline.paths import MISSING, DataPath
+from proxy.pipeline.paths import MISSING, DataPath, render_path
 
 
 def test_dotted_keys_and_indexes_read_nested_values() -> None:
@@ -30,7 +30,7 @@ def test_parents_create_missing_objects_for_writes() -> None:
     for parent, key, where in DataPath.parse("subresource_uris.media").parents(doc, create=True):
         assert isinstance(parent, dict)
         parent[key] = "/m.json"
-        assert where == "subresource_uris.media"
+        assert render_path(where) == "subresource_uris.media"
     assert doc == {"subresource_uris": {"media": "/m.json"}}
 
 

@@ -1,0 +1,269 @@
+"""``make bench``: what a translating proxy costs, measured against the alternatives.
+
+Everything runs on loopback. The upstream is nginx serving a fixed Plivo message (and a list
+page, and a send acknowledgement); each case's server is pinned to core 0 and wrk to core 1
+where ``taskset`` exists. Cases are interleaved in rounds so that slow drifts of the machine
+hit them all alike; a run during which CPU steal exceeded the threshold (read from
+``/proc/stat``) is discarded and repeated. Every load loop is bounded in time by wrk's
+``-d`` and the whole run by ``--budget``.
+
+Printed per case: requests/s, p50 and p99 latency, CPU microseconds per request of the server
+process(es), their peak RSS, and the ratio of requests/s to the plain aiohttp pass-through and
+to nginx ``proxy_pass``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AUTH_ID, TOKEN_P = "MABENCHAUTHID0000001", "bench-plivo-token"
+SID, TOKEN_T = "AC" + "be" * 16, "bench-twilio-token"
+UUID = "0936ec98-7c4c-11e7-9891-06ad4ba32f2b"
+MESSAGE = (
+    '{"api_id":"97a6b3e5-7c4c-11e7-9891-06ad4ba32f2b","error_code":"000","from_number":"18552828641",'
+    '"message_direction":"outbound","message_state":"delivered","message_time":"2017-05-22 21:36:14+05:30",'
+    '"message_type":"sms","message_uuid":"' + UUID + '","resource_uri":"/v1/Account/' + AUTH_ID
+    + '/Message/' + UUID + '/","to_number":"911231231230","total_amount":"0.00250",'
+    '"total_rate":"0.00250","units":1,"message_sent_time":"2017-05-22 21:36:15+05:30",'
+    '"message_updated_time":"2017-05-22 21:36:20+05:30","error_message":""}'
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def steal_jiffies() -> tuple[int, int]:
+    fields = open("/proc/stat").readline().split()[1:]
+    values = [int(v) for v in fields]
+    return values[7] if len(values) > 7 else 0, sum(values)
+
+
+def cpu_jiffies(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            parts = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(parts[11]) + int(parts[12])  # utime + stime
+        except OSError:
+            pass
+    return total
+
+
+def peak_rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def children(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        for child in open(f"/proc/{pid}/task/{pid}/children").read().split():
+            out += children(int(child))
+    except OSError:
+        pass
+    return out
+
+
+@dataclass
+class Case:
+    name: str
+    port: int
+    path: str
+    method: str = "GET"
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    pids: list[int] = field(default_factory=list)
+    runs: list[dict[str, float]] = field(default_factory=list)
+
+
+def pin(core: int) -> list[str]:
+    return ["taskset", "-c", str(core)] if shutil.which("taskset") and os.cpu_count() and os.cpu_count() >= 2 else []  # type: ignore[operator]
+
+
+def wrk(case: Case, seconds: int, connections: int, workdir: Path) -> dict[str, float]:
+    script = workdir / f"{case.name.replace(' ', '_')}.lua"
+    lines = [f'wrk.method = "{case.method}"']
+    if case.body:
+        lines.append(f'wrk.body = "{case.body}"')
+    for k, v in case.headers.items():
+        lines.append(f'wrk.headers["{k}"] = "{v}"')
+    lines.append("""done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end""")
+    script.write_text("\n".join(lines))
+    cpu0, (steal0, total0) = cpu_jiffies(case.pids), steal_jiffies()
+    out = subprocess.run(
+        [*pin(1), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
+         f"http://127.0.0.1:{case.port}{case.path}"],
+        capture_output=True, text=True, timeout=seconds + 30,
+    ).stdout
+    cpu1, (steal1, total1) = cpu_jiffies(case.pids), steal_jiffies()
+    m = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", out)
+    if not m:
+        raise RuntimeError(f"wrk gave no result for {case.name}: {out[-500:]}")
+    requests, duration_us, p50, p99, errors = (int(x) for x in m.groups())
+    hz = os.sysconf("SC_CLK_TCK")
+    return {
+        "rps": requests / (duration_us / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+        "cpu_us": (cpu1 - cpu0) / hz * 1e6 / max(requests, 1),
+        "steal": (steal1 - steal0) / max(total1 - total0, 1),
+        "errors": errors,
+    }
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+error_log {dir}/error.log;
+pid {dir}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
+  uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
+  upstream origin {{ server 127.0.0.1:{origin}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{origin};
+    default_type application/json;
+    location / {{ return 200 '{message}'; }}
+  }}
+  server {{
+    listen 127.0.0.1:{proxy};
+    location / {{ proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+  }}
+}}
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5, help="per run (wrk -d)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--max-steal", type=float, default=0.05)
+    parser.add_argument("--budget", type=int, default=900, help="seconds for the whole run")
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"bench: {tool} is missing (make bench installs it from Debian packages)")
+            return 2
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="dialect-bench-"))
+    (workdir / "tmp").mkdir()
+    origin, nginx_proxy = free_port(), free_port()
+    (workdir / "nginx.conf").write_text(
+        NGINX_CONF.format(dir=workdir, origin=origin, proxy=nginx_proxy, message=MESSAGE.replace("'", "\\'"))
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    procs.append(subprocess.Popen([nginx, "-c", str(workdir / "nginx.conf"), "-p", str(workdir)]))
+    wait_port(origin)
+    path = f"/2010-04-01/Accounts/{SID}/Messages/SM{UUID.replace('-', '')}.json"
+    auth = "Basic " + __import__("base64").b64encode(f"{SID}:{TOKEN_T}".encode()).decode()
+    env = {**os.environ, "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN_T,
+           "PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN_P,
+           "PLIVO_API_URL": f"http://127.0.0.1:{origin}", "DIALECT_LOG_FORMAT": "json"}
+    cases = [
+        Case("direct upstream (nginx)", origin, f"/v1/Account/{AUTH_ID}/Message/{UUID}/"),
+        Case("nginx proxy_pass", nginx_proxy, f"/v1/Account/{AUTH_ID}/Message/{UUID}/"),
+    ]
+    passthrough_port = free_port()
+    p = subprocess.Popen([*pin(0), sys.executable, str(ROOT / "bench" / "passthrough.py"),
+                          str(passthrough_port), f"http://127.0.0.1:{origin}"])
+    procs.append(p)
+    cases.append(Case("aiohttp pass-through", passthrough_port,
+                      f"/v1/Account/{AUTH_ID}/Message/{UUID}/", proc=p))
+    dialect_port = free_port()
+    p = subprocess.Popen(
+        [*pin(0), sys.executable, "-m", "proxy", "serve", "--config",
+         str(ROOT / "config" / "twilio-over-plivo.yaml"), "--port", str(dialect_port)],
+        env=env, stdout=subprocess.DEVNULL, cwd=ROOT,
+    )
+    procs.append(p)
+    cases.append(Case("Dialect fetch (translating)", dialect_port, path,
+                      headers={"Authorization": auth}, proc=p))
+    try:
+        for case in cases:
+            wait_port(case.port)
+            case.pids = children(case.proc.pid) if case.proc else [procs[0].pid]
+        nginx_pids = children(procs[0].pid)
+        for case in cases[:2]:
+            case.pids = nginx_pids
+        for _ in range(args.rounds):
+            for case in cases:
+                for _attempt in range(3):
+                    if time.monotonic() - started > args.budget:
+                        break
+                    result = wrk(case, args.seconds, args.connections, workdir)
+                    if result["steal"] <= args.max_steal:
+                        case.runs.append(result)
+                        break
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    base = {c.name: statistics.median(r["rps"] for r in c.runs) for c in cases if c.runs}
+    plain = base.get("aiohttp pass-through")
+    ngx = base.get("nginx proxy_pass")
+    print(f"\nDialect benchmark, {date.today().isoformat()}, {os.cpu_count()} cores, "
+          f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds (medians)\n")
+    print(f"| case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | vs pass-through | vs nginx |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c in cases:
+        if not c.runs:
+            print(f"| {c.name} | (every run discarded: CPU steal) | | | | | | |")
+            continue
+        med = {k: statistics.median(r[k] for r in c.runs) for k in c.runs[0]}
+        rss = peak_rss_kib(c.pids) / 1024
+        print(f"| {c.name} | {med['rps']:.0f} | {med['p50_ms']:.2f} | {med['p99_ms']:.2f} | "
+              f"{med['cpu_us']:.0f} | {rss:.1f} | "
+              f"{med['rps'] / plain:.2f}x | {med['rps'] / ngx:.2f}x |" if plain and ngx else "")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
