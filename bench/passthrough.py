@@ -25,9 +25,7 @@ def main() -> None:
             request.method, upstream + request.path_qs, data=await request.read() or None
         ) as resp:
             body = await resp.read()
-            return web.Response(
-                status=resp.status, body=body, content_type=resp.content_type
-            )
+            return web.Response(status=resp.status, body=body, content_type=resp.content_type)
 
     app = web.Application()
     app.cleanup_ctx.append(session_ctx)

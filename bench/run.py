@@ -36,8 +36,13 @@ UUID = "0936ec98-7c4c-11e7-9891-06ad4ba32f2b"
 MESSAGE = (
     '{"api_id":"97a6b3e5-7c4c-11e7-9891-06ad4ba32f2b","error_code":"000","from_number":"18552828641",'
     '"message_direction":"outbound","message_state":"delivered","message_time":"2017-05-22 21:36:14+05:30",'
-    '"message_type":"sms","message_uuid":"' + UUID + '","resource_uri":"/v1/Account/' + AUTH_ID
-    + '/Message/' + UUID + '/","to_number":"911231231230","total_amount":"0.00250",'
+    '"message_type":"sms","message_uuid":"'
+    + UUID
+    + '","resource_uri":"/v1/Account/'
+    + AUTH_ID
+    + "/Message/"
+    + UUID
+    + '/","to_number":"911231231230","total_amount":"0.00250",'
     '"total_rate":"0.00250","units":1,"message_sent_time":"2017-05-22 21:36:15+05:30",'
     '"message_updated_time":"2017-05-22 21:36:20+05:30","error_message":""}'
 )
@@ -114,7 +119,11 @@ class Case:
 
 
 def pin(core: int) -> list[str]:
-    return ["taskset", "-c", str(core)] if shutil.which("taskset") and os.cpu_count() and os.cpu_count() >= 2 else []  # type: ignore[operator]
+    return (
+        ["taskset", "-c", str(core)]
+        if shutil.which("taskset") and os.cpu_count() and os.cpu_count() >= 2
+        else []
+    )  # type: ignore[operator]
 
 
 def wrk(case: Case, seconds: int, connections: int, workdir: Path) -> dict[str, float]:
@@ -131,9 +140,19 @@ end""")
     script.write_text("\n".join(lines))
     cpu0, (steal0, total0) = cpu_jiffies(case.pids), steal_jiffies()
     out = subprocess.run(
-        [*pin(1), "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
-         f"http://127.0.0.1:{case.port}{case.path}"],
-        capture_output=True, text=True, timeout=seconds + 30,
+        [
+            *pin(1),
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{case.port}{case.path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
     ).stdout
     cpu1, (steal1, total1) = cpu_jiffies(case.pids), steal_jiffies()
     m = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", out)
@@ -192,7 +211,9 @@ def main() -> int:
     (workdir / "tmp").mkdir()
     origin, nginx_proxy = free_port(), free_port()
     (workdir / "nginx.conf").write_text(
-        NGINX_CONF.format(dir=workdir, origin=origin, proxy=nginx_proxy, message=MESSAGE.replace("'", "\\'"))
+        NGINX_CONF.format(
+            dir=workdir, origin=origin, proxy=nginx_proxy, message=MESSAGE.replace("'", "\\'")
+        )
     )
     procs: list[subprocess.Popen[bytes]] = []
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -200,28 +221,65 @@ def main() -> int:
     wait_port(origin)
     path = f"/2010-04-01/Accounts/{SID}/Messages/SM{UUID.replace('-', '')}.json"
     auth = "Basic " + __import__("base64").b64encode(f"{SID}:{TOKEN_T}".encode()).decode()
-    env = {**os.environ, "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN_T,
-           "PLIVO_AUTH_ID": AUTH_ID, "PLIVO_AUTH_TOKEN": TOKEN_P,
-           "PLIVO_API_URL": f"http://127.0.0.1:{origin}", "DIALECT_LOG_FORMAT": "json"}
+    env = {
+        **os.environ,
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_AUTH_TOKEN": TOKEN_T,
+        "PLIVO_AUTH_ID": AUTH_ID,
+        "PLIVO_AUTH_TOKEN": TOKEN_P,
+        "PLIVO_API_URL": f"http://127.0.0.1:{origin}",
+        "DIALECT_LOG_FORMAT": "json",
+    }
     cases = [
         Case("direct upstream (nginx)", origin, f"/v1/Account/{AUTH_ID}/Message/{UUID}/"),
         Case("nginx proxy_pass", nginx_proxy, f"/v1/Account/{AUTH_ID}/Message/{UUID}/"),
     ]
     passthrough_port = free_port()
-    p = subprocess.Popen([*pin(0), sys.executable, str(ROOT / "bench" / "passthrough.py"),
-                          str(passthrough_port), f"http://127.0.0.1:{origin}"])
-    procs.append(p)
-    cases.append(Case("aiohttp pass-through", passthrough_port,
-                      f"/v1/Account/{AUTH_ID}/Message/{UUID}/", proc=p))
-    dialect_port = free_port()
     p = subprocess.Popen(
-        [*pin(0), sys.executable, "-m", "proxy", "serve", "--config",
-         str(ROOT / "config" / "twilio-over-plivo.yaml"), "--port", str(dialect_port)],
-        env=env, stdout=subprocess.DEVNULL, cwd=ROOT,
+        [
+            *pin(0),
+            sys.executable,
+            str(ROOT / "bench" / "passthrough.py"),
+            str(passthrough_port),
+            f"http://127.0.0.1:{origin}",
+        ]
     )
     procs.append(p)
-    cases.append(Case("Dialect fetch (translating)", dialect_port, path,
-                      headers={"Authorization": auth}, proc=p))
+    cases.append(
+        Case(
+            "aiohttp pass-through",
+            passthrough_port,
+            f"/v1/Account/{AUTH_ID}/Message/{UUID}/",
+            proc=p,
+        )
+    )
+    dialect_port = free_port()
+    p = subprocess.Popen(
+        [
+            *pin(0),
+            sys.executable,
+            "-m",
+            "proxy",
+            "serve",
+            "--config",
+            str(ROOT / "config" / "twilio-over-plivo.yaml"),
+            "--port",
+            str(dialect_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    procs.append(p)
+    cases.append(
+        Case(
+            "Dialect fetch (translating)",
+            dialect_port,
+            path,
+            headers={"Authorization": auth},
+            proc=p,
+        )
+    )
     try:
         for case in cases:
             wait_port(case.port)
@@ -238,6 +296,7 @@ def main() -> int:
                     if result["steal"] <= args.max_steal:
                         case.runs.append(result)
                         break
+        rss = {c.name: peak_rss_kib(c.pids) / 1024 for c in cases}
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -249,19 +308,26 @@ def main() -> int:
     base = {c.name: statistics.median(r["rps"] for r in c.runs) for c in cases if c.runs}
     plain = base.get("aiohttp pass-through")
     ngx = base.get("nginx proxy_pass")
-    print(f"\nDialect benchmark, {date.today().isoformat()}, {os.cpu_count()} cores, "
-          f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds (medians)\n")
-    print(f"| case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | vs pass-through | vs nginx |")
+    print(
+        f"\nDialect benchmark, {date.today().isoformat()}, {os.cpu_count()} cores, "
+        f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds (medians)\n"
+    )
+    print(
+        "| case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | vs pass-through | vs nginx |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for c in cases:
         if not c.runs:
             print(f"| {c.name} | (every run discarded: CPU steal) | | | | | | |")
             continue
         med = {k: statistics.median(r[k] for r in c.runs) for k in c.runs[0]}
-        rss = peak_rss_kib(c.pids) / 1024
-        print(f"| {c.name} | {med['rps']:.0f} | {med['p50_ms']:.2f} | {med['p99_ms']:.2f} | "
-              f"{med['cpu_us']:.0f} | {rss:.1f} | "
-              f"{med['rps'] / plain:.2f}x | {med['rps'] / ngx:.2f}x |" if plain and ngx else "")
+        print(
+            f"| {c.name} | {med['rps']:.0f} | {med['p50_ms']:.2f} | {med['p99_ms']:.2f} | "
+            f"{med['cpu_us']:.0f} | {rss[c.name]:.1f} | "
+            f"{med['rps'] / plain:.2f}x | {med['rps'] / ngx:.2f}x |"
+            if plain and ngx
+            else ""
+        )
     return 0
 
 
