@@ -101,11 +101,6 @@ class TooManyRequests(ClientRequestError):
         self.retry_after = retry_after
 
 
-class UnsupportedFormat(ClientRequestError):
-    status = 406
-    default_message = "The requested response format is not offered for this resource."
-
-
 class UpstreamError(ProxyError):
     """The upstream could not be reached or answered something unusable."""
 

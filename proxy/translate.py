@@ -23,7 +23,7 @@ from proxy.errors import ProxyError, UpstreamProblem
 from proxy.exchange import Exchange, UpstreamCall, UpstreamReply
 from proxy.pipeline.runner import run_steps
 from proxy.routing import CompiledRoute
-from proxy.settings.loader import Config
+from proxy.settings.loader import PLACEHOLDER_SID, Config
 
 
 class TranslateError(Exception):
@@ -77,7 +77,7 @@ def translate(
     if route.client_style == "plivo":
         fmt = "json"
     accounts = config.model.active_accounts
-    sid = accounts[0].account_sid if accounts else "AC" + "0" * 32
+    sid = accounts[0].account_sid if accounts else PLACEHOLDER_SID
     client_path = _client_path(route, fmt, path_fields or {}, path, sid)
     params = route.template.match(client_path)
     if params is None:
