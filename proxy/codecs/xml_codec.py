@@ -29,7 +29,7 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 import orjson
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+from defusedxml import DefusedXmlException
 
 from proxy.casing import singular, to_pascal
 from proxy.codecs.errors import DecodeError
@@ -41,10 +41,9 @@ DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NOT_NAME_CHAR = re.compile(r"[^A-Za-z0-9_.\-]")
-_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_ATTR_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
-)
+_TEXT_ESCAPES_MAP = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+_TEXT_ESCAPES = str.maketrans(_TEXT_ESCAPES_MAP)
+_ATTR_ESCAPES = str.maketrans({**_TEXT_ESCAPES_MAP, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"})
 
 
 def list_page(data: Any) -> tuple[str, list[Any]] | None:
@@ -138,6 +137,8 @@ def encode_xml(data: Any, *, resource: str | None = None, error: bool = False) -
         item_name = singular(container)
         _write(out, [(item_name, record) for record in records])
         out.append(f"</{container}>")
+    elif data is None:
+        pass  # nothing to say (a deleted resource): an empty response, whatever the resource
     elif isinstance(data, list | tuple):
         item_name = xml_name(resource or "Item")
         _write(out, [(item_name, item) for item in data])
@@ -162,19 +163,17 @@ def _element_value(elem: ET.Element, depth: int, max_depth: int) -> Any:
     if not children:
         return elem.text or None
     fields: dict[str, Any] = {}
+    repeated: set[str] = set()
     for child in children:
         tag, value = _local(child.tag), _element_value(child, depth + 1, max_depth)
-        if tag not in fields:
-            fields[tag] = value
-        elif isinstance(fields[tag], _Repeated):
+        if tag in repeated:
             fields[tag].append(value)
+        elif tag in fields:
+            fields[tag] = [fields[tag], value]
+            repeated.add(tag)
         else:
-            fields[tag] = _Repeated([fields[tag], value])
-    return {tag: list(v) if isinstance(v, _Repeated) else v for tag, v in fields.items()}
-
-
-class _Repeated(list[Any]):
-    """Marks a list made from repeated tags, so a value that is itself a list is not appended to."""
+            fields[tag] = value
+    return fields
 
 
 def decode_xml(raw: bytes, *, max_depth: int = 64) -> dict[str, Any]:
