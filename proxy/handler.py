@@ -208,7 +208,12 @@ class ProxyHandler:
             if not self._account_matches(route, params, account.account_sid, account.client.user):
                 raise ProxyError("Authenticate", status=401, log_detail="path account mismatch")
 
-        query = codecs.decode_form(request.query_string)
+        # The raw query: aiohttp's query_string is already percent-decoded, and decoding it a
+        # second time would turn a literal "%2B" into "+".
+        try:
+            query = codecs.decode_form(request.raw_path.partition("?")[2])
+        except codecs.DecodeError:
+            raise ClientRequestError("The query string could not be read.") from None
         if route.settings.passthrough:
             client_params = dict(query)
             passthrough = await self._passthrough(request, raw_path, ext)

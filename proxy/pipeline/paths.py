@@ -119,6 +119,13 @@ class DataPath:
         return self.text
 
     @property
+    def top_key(self) -> str | None:
+        """The key, when the path is one plain key (``sid``): steps then skip the walk."""
+        if len(self.segments) == 1 and isinstance(self.segments[0], str):
+            return self.segments[0]
+        return None
+
+    @property
     def has_wildcard(self) -> bool:
         return WILDCARD in self.segments
 

@@ -78,13 +78,26 @@ class Convert(Step):
         compiled(self, "_fn", build_converter(name, args))
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
-        for parent, key, where in self._at.parents(doc, create=False):
-            if not has_slot(parent, key):
+        key = self._at.top_key
+        if key is not None and isinstance(doc, dict):  # the common case: one plain key
+            if key in doc:
+                try:
+                    doc[key] = self._fn(doc[key])
+                except ConversionError as exc:
+                    raise self._failure(ex, doc, exc, (key,)) from None
+            return doc
+        for parent, slot, where in self._at.parents(doc, create=False):
+            if not has_slot(parent, slot):
                 continue
             try:
-                assign(parent, key, self._fn(parent[key]))
+                assign(parent, slot, self._fn(parent[slot]))
             except ConversionError as exc:
-                if self.error is not None:
-                    raise self.error.failure(ex, doc, str(exc), where) from None
-                raise StepFailure(str(exc), where) from None
+                raise self._failure(ex, doc, exc, where) from None
         return doc
+
+    def _failure(
+        self, ex: Exchange, doc: Any, exc: ConversionError, where: tuple[Any, ...]
+    ) -> StepFailure:
+        if self.error is not None:
+            return self.error.failure(ex, doc, str(exc), where)
+        return StepFailure(str(exc), where)

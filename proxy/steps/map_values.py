@@ -37,6 +37,11 @@ class MapValues(Step):
             raise ValueError("'map_values' needs a non-empty 'at'")
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
+        top = self._at.top_key
+        if top is not None and isinstance(doc, dict):  # the common case: one plain key
+            if top in doc:
+                doc[top] = self._lookup(doc[top], (top,))
+            return doc
         for parent, key, where in self._at.parents(doc, create=False):
             if has_slot(parent, key):
                 assign(parent, key, self._lookup(parent[key], where))

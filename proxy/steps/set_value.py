@@ -59,6 +59,11 @@ class SetValue(Step):
     def apply(self, ex: Exchange, doc: Any) -> Any:
         if not isinstance(doc, dict):
             raise StepFailure(f"expected an object, found {type(doc).__name__}")
+        top = self._at.top_key
+        if top is not None:  # the common case: one plain key
+            if not (self.if_missing and doc.get(top) is not None):
+                doc[top] = self._value(ex, doc)
+            return doc
         for parent, key, where in self._at.parents(doc, create=True):
             if self.if_missing and _present(parent, key):
                 continue

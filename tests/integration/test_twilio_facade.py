@@ -310,3 +310,14 @@ async def test_malformed_json_body_is_400_not_500(facade: Facade) -> None:
     assert resp.status == 400
     body = await resp.json()
     assert body["code"] == 20001 and "not valid JSON" in body["message"]
+
+
+async def test_query_is_decoded_exactly_once(facade: Facade) -> None:
+    resp = await facade.client.get(
+        f"{BASE}/Messages.json?To=%252B14155550111&PageSize=1", headers=AUTH
+    )
+    assert resp.status == 200
+    # "%252B" is a literal "%2B", not a "+": the filter must not have become +14155550111.
+    assert dict(facade.state.requests[-1].query)["to_number"] == "%2B14155550111"
+    bad = await facade.client.get(f"{BASE}/Messages.json?PageSize=%FF", headers=AUTH)
+    assert bad.status == 400 and (await bad.json())["code"] == 20001
