@@ -16,7 +16,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -86,6 +86,16 @@ def _format_from_path(path: str) -> str | None:
     tail = path.rsplit("/", 1)[-1]
     ext = tail.rsplit(".", 1)[-1].lower() if "." in tail else ""
     return ext if ext in codecs.FORMATS else None
+
+
+class Flight(NamedTuple):
+    """One request on its way through the upstream half of the pass."""
+
+    request: web.Request
+    route: CompiledRoute
+    ex: Exchange
+    info: RequestInfo
+    passthrough: Passthrough | None
 
 
 @dataclass(frozen=True)
@@ -235,20 +245,15 @@ class ProxyHandler:
             upstream_path=request.path,
         )
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
+        flight = Flight(request, route, ex, info, passthrough)
         if route.settings.idempotency is not None:
-            return await self._idempotent(request, route, ex, info, passthrough)
-        return await self._complete(request, route, ex, info, passthrough)
+            return await self._idempotent(flight)
+        return await self._complete(flight)
 
-    async def _complete(
-        self,
-        request: web.Request,
-        route: CompiledRoute,
-        ex: Exchange,
-        info: RequestInfo,
-        passthrough: Passthrough | None,
-    ) -> web.StreamResponse:
+    async def _complete(self, flight: Flight) -> web.StreamResponse:
         """From the upstream call to the encoded answer: the part a retry must not repeat."""
-        replies = await self._call_upstream_guarded(request, route, ex, info, passthrough)
+        _, route, ex, info, _ = flight
+        replies = await self._call_upstream_guarded(flight)
         ex.replies = replies
         first = replies[0]
         failures = [r for r in replies if not 200 <= r.status < 300]
@@ -276,30 +281,24 @@ class ProxyHandler:
 
     # -- idempotent creates --------------------------------------------------------------
 
-    async def _idempotent(
-        self,
-        request: web.Request,
-        route: CompiledRoute,
-        ex: Exchange,
-        info: RequestInfo,
-        passthrough: Passthrough | None,
-    ) -> web.StreamResponse:
+    async def _idempotent(self, flight: Flight) -> web.StreamResponse:
         """The first outcome of a create, replayed to its retries within the window.
 
         Only outcomes after the upstream was (maybe) reached are kept: a refused connection
         or a request the proxy itself rejected changed nothing, so a retry runs again.
         """
+        request, route, ex, info, _ = flight
         idem = route.settings.idempotency
         assert idem is not None
         explicit = request.headers.get(idem.header)
         window = idem.window if explicit else idem.body_window
         if window <= 0:
-            return await self._complete(request, route, ex, info, passthrough)
+            return await self._complete(flight)
         key = _idempotency_key(route.name, ex, explicit)
         if not await self.store.claim(key, window):
             return await self._replay(key)
         try:
-            response = await self._complete(request, route, ex, info, passthrough)
+            response = await self._complete(flight)
         except UpstreamUnreachable:
             await self.store.release(key)
             raise
@@ -403,22 +402,16 @@ class ProxyHandler:
             call.path = call.path or ex.upstream_path
         return base
 
-    async def _call_upstream_guarded(
-        self,
-        request: web.Request,
-        route: CompiledRoute,
-        ex: Exchange,
-        info: RequestInfo,
-        passthrough: Passthrough | None,
-    ) -> list[UpstreamReply]:
+    async def _call_upstream_guarded(self, flight: Flight) -> list[UpstreamReply]:
         """The upstream calls, with the route's answer for an outcome the upstream left open."""
+        route = flight.route
         uncertain = route.settings.uncertain_outcome
         # The upstream's total timeout bounds the whole exchange, follow-up rounds included.
         deadline = self.config.model.upstreams[route.settings.upstream].timeout.total
         try:
             try:
                 async with asyncio.timeout(deadline):
-                    replies = await self._call_upstream(request, route, ex, info, passthrough)
+                    replies = await self._call_upstream(flight)
             except TimeoutError:
                 raise UpstreamTimeout(log_detail=f"exchange over {deadline} s") from None
         except UpstreamUnreachable:
@@ -437,14 +430,8 @@ class ProxyHandler:
             )
         return replies
 
-    async def _call_upstream(
-        self,
-        request: web.Request,
-        route: CompiledRoute,
-        ex: Exchange,
-        info: RequestInfo,
-        passthrough: Passthrough | None = None,
-    ) -> list[UpstreamReply]:
+    async def _call_upstream(self, flight: Flight) -> list[UpstreamReply]:
+        request, route, ex, info, passthrough = flight
         upstream = self.upstreams[route.settings.upstream]
         style = route.settings.styles.upstream
         headers = upstream_headers(
