@@ -32,6 +32,7 @@ from proxy.converters import build_converter
 _SEGMENTS = build_converter("sms_segments", None)
 _NUMBER = re.compile(r"^\+?[1-9]\d{7,14}$")
 _FILTER_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+_ACCOUNT = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/$")
 _PREFIX = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/(?P<kind>Message|Call)(?P<rest>/.*)?$")
 
 
@@ -254,6 +255,12 @@ class PlivoMock:
             return self.body(exc.status, {"error": exc.error})
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        account = _ACCOUNT.match(request.path)
+        if account is not None:
+            self._authenticate(request, account["auth"])
+            if request.method != "GET":
+                raise _Fail(405, "Method Not Allowed")
+            return self.body(200, self._account())
         m = _PREFIX.match(request.path)
         if m is None:
             raise _Fail(404, "not found")
@@ -278,6 +285,22 @@ class PlivoMock:
         if record is None:
             raise _Fail(404, "not found")
         return self.body(200, dict(record))
+
+    def _account(self) -> dict[str, Any]:
+        """The account details (``GET /v1/Account/{auth_id}/``)."""
+        return {
+            "account_type": "standard",
+            "address": "",
+            "auth_id": self.auth_id,
+            "auto_recharge": False,
+            "billing_mode": "prepaid",
+            "cash_credits": "12.34560",
+            "city": "",
+            "name": "Dialect Demo",
+            "resource_uri": f"/v1/Account/{self.auth_id}/",
+            "state": "",
+            "timezone": "Asia/Kolkata",
+        }
 
     def _authenticate(self, request: web.Request, path_auth: str) -> None:
         header = request.headers.get("Authorization", "")

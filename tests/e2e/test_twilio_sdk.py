@@ -127,3 +127,15 @@ async def test_bad_credentials_raise_20003(stack: Stack) -> None:
     with pytest.raises(TwilioException, match="Unable to fetch page"):
         await asyncio.to_thread(lambda: client.messages.list(limit=1))
     assert not any(r.method == "POST" for r in stack.state.requests)
+
+
+async def test_account_fetch_checks_credentials_and_fits_the_schema(stack: Stack) -> None:
+    client = stack.client()
+    account = await asyncio.to_thread(lambda: client.api.accounts(SID).fetch())
+    assert account.sid == SID and account.status == "active"
+    assert account.friendly_name == "Dialect Demo" and account.auth_token is None
+    body = await asyncio.to_thread(raw_get, stack, f"/2010-04-01/Accounts/{SID}.json")
+    assert_fits(body, "api.v2010.account")
+    with pytest.raises(TwilioRestException) as info:
+        await asyncio.to_thread(lambda: stack.client(token="nope").api.accounts(SID).fetch())
+    assert info.value.status == 401 and info.value.code == 20003
