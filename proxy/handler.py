@@ -144,7 +144,9 @@ class ProxyHandler:
         try:
             self._check_limits(request)
             if request.path.startswith(ADMIN_PREFIX):
-                return await self.admin.handle(request)
+                admin = await self.admin.handle(request)
+                admin.headers["X-Request-Id"] = info.request_id
+                return admin
             response: web.StreamResponse = await handler(request)
         except ProxyError as exc:
             error = exc

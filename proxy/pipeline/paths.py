@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["MISSING", "WILDCARD", "DataPath", "Missing"]
@@ -80,6 +80,7 @@ class DataPath:
 
     text: str
     segments: tuple[Segment, ...]
+    top_key: str | None = field(init=False, default=None, compare=False)
 
     @classmethod
     def parse(cls, text: str) -> DataPath:
@@ -118,12 +119,10 @@ class DataPath:
     def __str__(self) -> str:
         return self.text
 
-    @property
-    def top_key(self) -> str | None:
-        """The key, when the path is one plain key (``sid``): steps then skip the walk."""
-        if len(self.segments) == 1 and isinstance(self.segments[0], str):
-            return self.segments[0]
-        return None
+    def __post_init__(self) -> None:
+        # The key, when the path is one plain key (``sid``): steps then skip the walk.
+        one = self.segments[0] if len(self.segments) == 1 else None
+        object.__setattr__(self, "top_key", one if isinstance(one, str) else None)
 
     @property
     def has_wildcard(self) -> bool:
