@@ -280,6 +280,35 @@ def main() -> int:
             proc=p,
         )
     )
+    workers = os.cpu_count() or 1
+    workers_port = free_port()
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "proxy",
+            "serve",
+            "--config",
+            str(ROOT / "config" / "twilio-over-plivo.yaml"),
+            "--port",
+            str(workers_port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    procs.append(p)
+    cases.append(
+        Case(
+            f"Dialect fetch, {workers} workers (unpinned)",
+            workers_port,
+            path,
+            headers={"Authorization": auth},
+            proc=p,
+        )
+    )
     try:
         for case in cases:
             wait_port(case.port)

@@ -60,6 +60,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = config.model.server
     host = args.host or server.host
     port = args.port if args.port is not None else server.port
+    workers = args.workers if args.workers is not None else server.workers
+    if workers > 1:
+        from proxy.workers import supervise
+
+        return supervise(args.config, host, port, workers)
     app = build_app(config)
     app.on_startup.append(_reload_on_sighup(args.config))
     log = get_logger()
@@ -74,6 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print=None,
         shutdown_timeout=server.shutdown_timeout,
         loop=_fast_loop(),
+        reuse_port=args.reuse_port,
     )
     log.info("stopped")
     return 0
@@ -217,6 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", required=True, help="YAML config file")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes sharing the port (default: server.workers, 1); more than one wants "
+        "the Redis store, so that idempotent retries are recognised by any worker",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     check = sub.add_parser("check", help="validate a config and print every problem")

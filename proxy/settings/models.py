@@ -105,6 +105,9 @@ class ServerSettings(_Strict):
     limits: Limits = Limits()
     # Seconds in-flight requests get to finish after SIGTERM before the process exits.
     shutdown_timeout: float = Field(default=30.0, ge=0)
+    # Worker processes sharing the port (SO_REUSEPORT). One by default: with the memory store,
+    # an idempotent retry is only recognised by the worker that saw the first attempt.
+    workers: int = Field(default=1, ge=1, le=64)
 
 
 class FormatPolicy(_Strict):

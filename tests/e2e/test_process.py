@@ -63,11 +63,21 @@ def upstream() -> Iterator[str]:
         servers.close()
 
 
-def start(config: Path, upstream: str, port: int) -> subprocess.Popen[str]:
+def start(config: Path, upstream: str, port: int, *extra: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "PLIVO_"))}
     env.update(facade_env(upstream))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "proxy", "serve", "--config", str(config), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "proxy",
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -143,3 +153,19 @@ def test_sighup_reloads_a_sound_config_and_refuses_a_broken_one(
     assert "config reloaded" in output
     assert "reload refused" in output and "routes" in output
     assert TOKEN not in output and PLIVO_TOKEN not in output
+
+
+def test_workers_share_the_port_and_stop_together(upstream: str) -> None:
+    port = free_port()
+    proc = start(ROOT / "config" / "twilio-over-plivo.yaml", upstream, port, "--workers", "2")
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) == 2
+        answers = {get(port, MISSING).status_code for _ in range(20)}
+        assert answers == {404}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
