@@ -1,8 +1,9 @@
 """The one seam where the proxy talks to the network.
 
-One pooled ``aiohttp.ClientSession`` per upstream, created in the app's cleanup context and
-closed with it. Every transport failure becomes a :class:`ProxyError` subclass here, so the
-handler never sees an aiohttp exception and the client always gets an answer in its style.
+One keep-alive connection pool per upstream (``proxy.http_client``), created when the app
+starts and closed with it. Every transport failure becomes a :class:`ProxyError` subclass
+here, so the handler never sees a client exception and the client always gets an answer in
+its style.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import asyncio
 import base64
 from dataclasses import dataclass
 
-import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from proxy import http_client
 from proxy.errors import UpstreamError, UpstreamTimeout, UpstreamTooLarge, UpstreamUnreachable
 from proxy.settings.models import UpstreamSettings
 
@@ -30,32 +31,26 @@ class Upstream:
         self.name = name
         self.settings = settings
         self.base_url = (base_url or settings.url).rstrip("/")
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: http_client.Pool | None = None
 
     async def start(self) -> None:
-        t = self.settings.timeout
-        connector = aiohttp.TCPConnector(
-            limit=self.settings.max_connections, limit_per_host=self.settings.max_connections
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, connect=t.connect),
-            auto_decompress=True,
-            # The proxy forwards what it chooses; it never carries cookies between clients.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=("User-Agent",),
+        self._pool = http_client.Pool(
+            self.base_url,
+            limit=self.settings.max_connections,
+            connect_timeout=self.settings.timeout.connect,
+            idle_timeout=self.settings.keepalive_idle,
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def pool(self) -> http_client.Pool:
+        if self._pool is None:
             raise RuntimeError(f"upstream {self.name!r} is not started")
-        return self._session
+        return self._pool
 
     async def send_with_retries(
         self,
@@ -94,48 +89,34 @@ class Upstream:
         body: bytes | None,
         raw_query: str | None = None,
     ) -> RawReply:
-        url = self.base_url + path
-        if raw_query:
-            url += "?" + raw_query
-        limit = self.settings.max_body_bytes
         try:
-            async with self.session.request(
+            response = await self.pool.request(
                 method,
-                url,
-                params=query or None,
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-            ) as resp:
-                declared = resp.content_length
-                if declared is not None and declared > limit:
-                    raise UpstreamTooLarge(log_detail=f"Content-Length {declared} > {limit}")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.content.iter_chunked(65536):
-                    size += len(chunk)
-                    if size > limit:
-                        raise UpstreamTooLarge(log_detail=f"body over {limit} bytes")
-                    chunks.append(chunk)
-                return RawReply(resp.status, resp.headers, b"".join(chunks))
-        except UpstreamError:
-            raise
-        except TimeoutError:
-            raise UpstreamTimeout(log_detail=f"{self.name}: timed out") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise UpstreamUnreachable(
-                log_detail=f"{self.name}: connect failed: {exc.os_error.__class__.__name__}",
-            ) from None
-        except aiohttp.ClientPayloadError as exc:
+                path,
+                query=query,
+                raw_query=raw_query,
+                headers=headers.items(),
+                body=body,
+                budget=self.settings.timeout.total,
+                max_body=self.settings.max_body_bytes,
+            )
+        except http_client.BodyTooLarge as exc:
+            raise UpstreamTooLarge(log_detail=str(exc)) from None
+        except (http_client.ResponseTimeout, http_client.ConnectTimeout) as exc:
+            raise UpstreamTimeout(log_detail=f"{self.name}: timed out: {exc}") from None
+        except http_client.ConnectFailed as exc:
+            raise UpstreamUnreachable(log_detail=f"{self.name}: connect failed: {exc}") from None
+        except http_client.IncompleteBody as exc:
             raise UpstreamError(
                 "The upstream service sent an incomplete or malformed body.",
-                log_detail=f"{self.name}: payload error: {exc.__class__.__name__}",
+                log_detail=f"{self.name}: payload error: {exc}",
             ) from None
-        except (aiohttp.ClientError, asyncio.IncompleteReadError, ConnectionError) as exc:
+        except (http_client.HTTPClientError, ValueError) as exc:
             raise UpstreamError(
                 "The upstream service closed the connection or answered malformed HTTP.",
-                log_detail=f"{self.name}: {exc.__class__.__name__}",
+                log_detail=f"{self.name}: {exc.__class__.__name__}: {exc}",
             ) from None
+        return RawReply(response.status, response.headers, response.body)
 
 
 RETRYABLE_METHODS = frozenset({"GET", "HEAD"})

@@ -36,6 +36,9 @@ class UpstreamSettings(_Strict):
     retries: Retries = Retries()
     max_connections: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Seconds an unused keep-alive connection is kept: below common server keep-alive timers,
+    # so that a create never goes out on a connection the upstream is about to close.
+    keepalive_idle: float = Field(default=4.0, gt=0, le=300)
 
     @field_validator("url")
     @classmethod

@@ -198,10 +198,11 @@ async def test_hostile_xml_body_is_refused_with_a_clear_error(facade: Facade) ->
 
 
 def test_secret_env_values_are_scrubbed_and_never_printed_by_check(tmp_path: Any) -> None:
+    import io
     import subprocess
     import sys
 
-    from proxy.logs import scrub, set_secrets
+    from proxy.logs import get_logger, set_secrets
     from proxy.settings import load_config
     from tests.conftest import ROOT
     from tests.integration.conftest import facade_env
@@ -219,8 +220,14 @@ def test_secret_env_values_are_scrubbed_and_never_printed_by_check(tmp_path: Any
     config = load_config(path, env=env)
     assert "k3y-that-must-not-leak" in config.secrets
     set_secrets(config.secrets)
-    event = scrub(None, "info", {"event": "x", "url": "http://user:k3y-that-must-not-leak@h"})
-    assert event["url"] == "http://user:[secret]@h"
+    out = io.StringIO()
+    configure("json", "info", stream=out)
+    try:
+        get_logger().info("x", url="http://user:k3y-that-must-not-leak@h", authorization="Basic x")
+    finally:
+        configure("console", "warning")
+    line = json.loads(out.getvalue())
+    assert line["url"] == "http://user:[secret]@h" and line["authorization"] == "[secret]"
     result = subprocess.run(
         [sys.executable, "-m", "proxy", "check", str(path)],
         capture_output=True,
