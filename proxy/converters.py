@@ -130,6 +130,7 @@ def _ago(args: AgoArgs) -> Converter:
 # -- numbers -----------------------------------------------------------------------------------
 
 _PHONEISH = re.compile(r"^\+?[\d\s().\-]+$")
+_NOT_DIGIT = re.compile(r"\D")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -158,7 +159,7 @@ def _e164(args: E164Args | None) -> Converter:
         text = str(value).strip()
         if not _PHONEISH.match(text):
             return value  # SIP URIs, client identifiers, alphanumeric sender IDs
-        digits = re.sub(r"\D", "", text)
+        digits = _NOT_DIGIT.sub("", text)
         formatted = _e164_of(digits)
         if formatted is not None:
             return formatted
@@ -173,7 +174,7 @@ def _plivo_number(value: Any) -> Any:
     text = str(value).strip()
     if not _PHONEISH.match(text):
         return value
-    return re.sub(r"\D", "", text)
+    return _NOT_DIGIT.sub("", text)
 
 
 # -- identifiers -------------------------------------------------------------------------------

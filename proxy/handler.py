@@ -12,6 +12,7 @@ import asyncio
 import copy
 import dataclasses
 import hashlib
+import itertools
 import re
 import time
 import uuid
@@ -38,7 +39,6 @@ from proxy.errors import (
     TooManyRequests,
     UpstreamError,
     UpstreamProblem,
-    UpstreamTimeout,
     UpstreamUnreachable,
     UpstreamUnreadable,
     URITooLong,
@@ -96,6 +96,8 @@ class Flight(NamedTuple):
     ex: Exchange
     info: RequestInfo
     passthrough: Passthrough | None
+    # time.monotonic() by which every upstream call of this request must have answered.
+    deadline: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,16 @@ class Passthrough:
     content_type: str | None
 
 
+# Request ids: a random per-process prefix and a counter, 32 hex digits like a UUID. Unique
+# across processes and restarts without a random read (a system call) per request.
+_ID_PREFIX = uuid.uuid4().hex[:20]
+_ID_COUNTER = itertools.count()
+
+
 def new_request_id(incoming: str | None) -> str:
     if incoming and _REQUEST_ID.match(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}"
 
 
 class ProxyHandler:
@@ -254,7 +262,7 @@ class ProxyHandler:
 
     async def _complete(self, flight: Flight) -> web.StreamResponse:
         """From the upstream call to the encoded answer: the part a retry must not repeat."""
-        _, route, ex, info, _ = flight
+        _, route, ex, info, _, _ = flight
         replies = await self._call_upstream_guarded(flight)
         ex.replies = replies
         first = replies[0]
@@ -289,7 +297,7 @@ class ProxyHandler:
         Only outcomes after the upstream was (maybe) reached are kept: a refused connection
         or a request the proxy itself rejected changed nothing, so a retry runs again.
         """
-        request, route, ex, info, _ = flight
+        request, route, ex, info, _, _ = flight
         idem = route.settings.idempotency
         assert idem is not None
         explicit = request.headers.get(idem.header)
@@ -408,14 +416,12 @@ class ProxyHandler:
         """The upstream calls, with the route's answer for an outcome the upstream left open."""
         route = flight.route
         uncertain = route.settings.uncertain_outcome
-        # The upstream's total timeout bounds the whole exchange, follow-up rounds included.
-        deadline = self.config.model.upstreams[route.settings.upstream].timeout.total
+        # The upstream's total timeout bounds the whole exchange, follow-up rounds included:
+        # each call gets what is left of it (a deadline, not a timer task per request).
+        total = self.config.model.upstreams[route.settings.upstream].timeout.total
+        flight = flight._replace(deadline=time.monotonic() + total)
         try:
-            try:
-                async with asyncio.timeout(deadline):
-                    replies = await self._call_upstream(flight)
-            except TimeoutError:
-                raise UpstreamTimeout(log_detail=f"exchange over {deadline} s") from None
+            replies = await self._call_upstream(flight)
         except UpstreamUnreachable:
             raise
         except UpstreamError as exc:
@@ -433,7 +439,7 @@ class ProxyHandler:
         return replies
 
     async def _call_upstream(self, flight: Flight) -> list[UpstreamReply]:
-        request, route, ex, info, passthrough = flight
+        request, route, ex, info, passthrough, _ = flight
         upstream = self.upstreams[route.settings.upstream]
         style = route.settings.styles.upstream
         headers = upstream_headers(
@@ -459,10 +465,11 @@ class ProxyHandler:
                 raw_query=passthrough.query,
                 headers=headers,
                 body=passthrough.body or None,
+                deadline=flight.deadline,
             )
             return [self._reply(call, raw, style, info)]
         calls = self._plan(ex)
-        replies = await self._send_all(upstream, style, calls, ex, headers, info)
+        replies = await self._send_all(upstream, style, calls, flight, headers)
         # Steps that page by cursor ask for further rounds; each round is bounded and sequential.
         followers = [step for step in route.response_steps if isinstance(step, FollowsUpstream)]
         for _ in range(MAX_ROUNDS):
@@ -470,7 +477,7 @@ class ProxyHandler:
             more = [call for step in followers for call in step.follow(ex)]
             if not more:
                 break
-            replies = replies + await self._send_all(upstream, style, more, ex, headers, info)
+            replies = replies + await self._send_all(upstream, style, more, flight, headers)
         return replies
 
     async def _send_all(
@@ -478,13 +485,14 @@ class ProxyHandler:
         upstream: Upstream,
         style: str,
         calls: list[UpstreamCall],
-        ex: Exchange,
+        flight: Flight,
         headers: CIMultiDict[str],
-        info: RequestInfo,
     ) -> list[UpstreamReply]:
+        if len(calls) == 1:  # the common case, without a task per call
+            return [await self._send_one(upstream, style, calls[0], flight, headers)]
         return list(
             await asyncio.gather(
-                *(self._send_one(upstream, style, call, ex, headers, info) for call in calls)
+                *(self._send_one(upstream, style, call, flight, headers) for call in calls)
             )
         )
 
@@ -493,10 +501,10 @@ class ProxyHandler:
         upstream: Upstream,
         style: str,
         call: UpstreamCall,
-        ex: Exchange,
+        flight: Flight,
         headers: CIMultiDict[str],
-        info: RequestInfo,
     ) -> UpstreamReply:
+        ex, info = flight.ex, flight.info
         method = call.method.upper()
         params = call.params if call.params is not None else ex.params
         params = params if isinstance(params, dict) else {}
@@ -516,7 +524,12 @@ class ProxyHandler:
         paths = [call.path, *call.alternatives]
         for n, path in enumerate(paths):
             raw = await upstream.send_with_retries(
-                method, path, query=call.query, headers=call_headers, body=body
+                method,
+                path,
+                query=call.query,
+                headers=call_headers,
+                body=body,
+                deadline=flight.deadline,
             )
             # A 404 with alternatives left (an SM… SID that may be an MM…) tries the next one.
             if raw.status != 404 or n == len(paths) - 1:

@@ -64,6 +64,7 @@ def configure(fmt: str = "json", level: str = "info", stream: Any = None) -> Non
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_keys,
+            structlog.processors.format_exc_info,
             renderer,
             scrub_line,
         ],

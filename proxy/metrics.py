@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from proxy.errors import (
@@ -32,6 +34,7 @@ def upstream_error_kind(error: UpstreamError) -> str:
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "dialect_requests",
             "Requests answered, by route and status.",
@@ -62,9 +65,17 @@ class Metrics:
         self, route: str | None, status: int, seconds: float, error: ProxyError | None
     ) -> None:
         name = route or "unmatched"
-        code = str(status)
-        self.requests.labels(name, code).inc()
-        self.latency.labels(name, code).observe(seconds)
+        pair = self._children.get((name, status))
+        if pair is None:
+            # labels() locks and validates on every call; the children are looked up once per
+            # (route, status), a set bounded by the config's routes and HTTP's status codes.
+            code = str(status)
+            pair = self._children[(name, status)] = (
+                self.requests.labels(name, code),
+                self.latency.labels(name, code),
+            )
+        pair[0].inc()
+        pair[1].observe(seconds)
         if isinstance(error, UpstreamError):
             self.upstream_errors.labels(name, upstream_error_kind(error)).inc()
         elif isinstance(error, StepError):

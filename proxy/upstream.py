@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from dataclasses import dataclass
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -60,6 +61,7 @@ class Upstream:
         query: list[tuple[str, str]],
         headers: CIMultiDict[str],
         body: bytes | None,
+        deadline: float | None = None,
     ) -> RawReply:
         """``send``, retried for idempotent reads only (GET, HEAD) when the upstream settings
         ask for it: on a failed connection, a timeout, or 502/503/504, with exponential
@@ -69,14 +71,19 @@ class Upstream:
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
             try:
-                reply = await self.send(method, path, query=query, headers=headers, body=body)
+                reply = await self.send(
+                    method, path, query=query, headers=headers, body=body, deadline=deadline
+                )
             except (UpstreamUnreachable, UpstreamTimeout):
                 if last:
                     raise
             else:
                 if last or reply.status not in RETRYABLE_STATUS:
                     return reply
-            await _pause(retry.backoff * 2 ** (attempt - 1))
+            pause = retry.backoff * 2 ** (attempt - 1)
+            if deadline is not None and time.monotonic() + pause >= deadline:
+                raise UpstreamTimeout(log_detail=f"{self.name}: no time left to retry")
+            await _pause(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def send(
@@ -88,7 +95,15 @@ class Upstream:
         headers: CIMultiDict[str],
         body: bytes | None,
         raw_query: str | None = None,
+        deadline: float | None = None,
     ) -> RawReply:
+        """One request. ``deadline`` (``time.monotonic()``) bounds it when several calls
+        share the upstream's total timeout; otherwise the whole timeout is its own."""
+        budget = self.settings.timeout.total
+        if deadline is not None:
+            budget = deadline - time.monotonic()
+            if budget <= 0:
+                raise UpstreamTimeout(log_detail=f"{self.name}: the exchange's time is up")
         try:
             response = await self.pool.request(
                 method,
@@ -97,7 +112,7 @@ class Upstream:
                 raw_query=raw_query,
                 headers=headers.items(),
                 body=body,
-                budget=self.settings.timeout.total,
+                budget=budget,
                 max_body=self.settings.max_body_bytes,
             )
         except http_client.BodyTooLarge as exc:

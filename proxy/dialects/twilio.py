@@ -91,6 +91,14 @@ def parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"not a timestamp: {type(value).__name__}")
     text = value.strip()
+    if len(text) > 10 and text[4] == "-" and text[10] in " T":
+        # The common case, Plivo's "2017-05-22 21:36:14+05:30", parsed in C.
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     m = _PLIVOISH.match(text)
     if m:
         year, month, day, hour, minute, sec, frac, tz = m.groups()
@@ -119,9 +127,20 @@ def parse_datetime(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def rfc2822(dt: datetime) -> str:
-    """``Thu, 01 May 2025 12:00:00 +0000``: always GMT, English names whatever the locale."""
-    return email.utils.format_datetime(dt.astimezone(UTC)).replace("-0000", "+0000")
+    """``Thu, 01 May 2025 12:00:00 +0000``: always GMT, English names whatever the locale.
+
+    Formatted by hand: ``email.utils.format_datetime`` took a third of a message's whole
+    translation, three dates per message."""
+    u = dt.astimezone(UTC)
+    return (
+        f"{_DAYS[u.weekday()]}, {u.day:02d} {_MONTHS[u.month - 1]} {u.year:04d} "
+        f"{u.hour:02d}:{u.minute:02d}:{u.second:02d} +0000"
+    )
 
 
 # -- identifiers ------------------------------------------------------------------------------

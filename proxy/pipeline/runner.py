@@ -21,52 +21,51 @@ class _NestedFailure(StepFailure):
 
 
 def run_nested(steps: Sequence[Step], ex: Exchange, doc: Any, where: str) -> Any:
-    for i, step in enumerate(steps):
-        if not step.applies(ex, doc):
-            continue
-        try:
-            doc = step.apply(ex, doc)
-        except _NestedFailure as exc:
-            exc.index = f"{i}.{exc.index}"
-            exc.path = _join(where, exc.path)
-            raise
-        except StepFailure as exc:
-            nested = _NestedFailure(exc, str(i), step.op)
-            nested.path = _join(where, exc.path)
-            raise nested from None
+    # One try around the loop: entering it costs nothing, and the index is known on failure.
+    i = 0
+    try:
+        for i, step in enumerate(steps):  # noqa: B007 - i is read on failure
+            doc = step.run(ex, doc)
+    except _NestedFailure as exc:
+        exc.index = f"{i}.{exc.index}"
+        exc.path = _join(where, exc.path)
+        raise
+    except StepFailure as exc:
+        nested = _NestedFailure(exc, str(i), steps[i].op)
+        nested.path = _join(where, exc.path)
+        raise nested from None
     return doc
 
 
 def run_steps(steps: Sequence[Step], ex: Exchange, doc: Any, *, phase: str) -> Any:
-    for i, step in enumerate(steps):
-        if not step.applies(ex, doc):
-            continue
-        try:
-            doc = step.apply(ex, doc)
-        except _NestedFailure as exc:
-            raise StepError(
-                exc.reason,
-                route=ex.route_name,
-                phase=phase,
-                index=f"{i}.{exc.index}",
-                op=f"{step.op}/{exc.op}",
-                path=exc.path,
-                status=exc.status,
-                code=exc.code,
-                message=exc.message,
-            ) from None
-        except StepFailure as exc:
-            raise StepError(
-                exc.reason,
-                route=ex.route_name,
-                phase=phase,
-                index=i,
-                op=step.op,
-                path=exc.path,
-                status=exc.status,
-                code=exc.code,
-                message=exc.message,
-            ) from None
+    i = 0
+    try:
+        for i, step in enumerate(steps):  # noqa: B007 - i is read on failure
+            doc = step.run(ex, doc)
+    except _NestedFailure as exc:
+        raise StepError(
+            exc.reason,
+            route=ex.route_name,
+            phase=phase,
+            index=f"{i}.{exc.index}",
+            op=f"{steps[i].op}/{exc.op}",
+            path=exc.path,
+            status=exc.status,
+            code=exc.code,
+            message=exc.message,
+        ) from None
+    except StepFailure as exc:
+        raise StepError(
+            exc.reason,
+            route=ex.route_name,
+            phase=phase,
+            index=i,
+            op=steps[i].op,
+            path=exc.path,
+            status=exc.status,
+            code=exc.code,
+            message=exc.message,
+        ) from None
     return doc
 
 

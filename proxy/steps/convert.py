@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from proxy.converters import ConversionError, Converter, build_converter
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath, assign, has_slot
-from proxy.pipeline.step import Step, StepFailure, Template, compiled, parse_path
+from proxy.pipeline.step import Step, StepFailure, StepFn, Template, compiled, parse_path
 
 
 class ErrorSpec(BaseModel):
@@ -94,6 +94,23 @@ class Convert(Step):
             except ConversionError as exc:
                 raise self._failure(ex, doc, exc, where) from None
         return doc
+
+    def fast_apply(self) -> StepFn:
+        key, fn, failure = self._at.top_key, self._fn, self._failure
+        if key is None:
+            return self.apply
+
+        def convert(ex: Exchange, doc: Any) -> Any:
+            if not isinstance(doc, dict):
+                return self.apply(ex, doc)
+            if key in doc:
+                try:
+                    doc[key] = fn(doc[key])
+                except ConversionError as exc:
+                    raise failure(ex, doc, exc, (key,)) from None
+            return doc
+
+        return convert
 
     def _failure(
         self, ex: Exchange, doc: Any, exc: ConversionError, where: tuple[Any, ...]

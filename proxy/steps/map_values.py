@@ -20,7 +20,7 @@ from pydantic import PrivateAttr
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath, assign, has_slot
-from proxy.pipeline.step import Step, StepFailure, compiled, parse_path
+from proxy.pipeline.step import Step, StepFailure, StepFn, compiled, parse_path
 
 
 class MapValues(Step):
@@ -46,6 +46,25 @@ class MapValues(Step):
             if has_slot(parent, key):
                 assign(parent, key, self._lookup(parent[key], where))
         return doc
+
+    def fast_apply(self) -> StepFn:
+        top, table, lookup = self._at.top_key, self.map, self._lookup
+        if top is None or self.fallback != "keep":
+            return self.apply
+
+        def map_values(ex: Exchange, doc: Any) -> Any:
+            if not isinstance(doc, dict):
+                return self.apply(ex, doc)
+            if top in doc:
+                value = doc[top]
+                if isinstance(value, str):
+                    if value in table:
+                        doc[top] = table[value]
+                else:
+                    doc[top] = lookup(value, (top,))
+            return doc
+
+        return map_values
 
     def _lookup(self, value: Any, where: tuple[Any, ...]) -> Any:
         lookup = value if isinstance(value, str) else ("null" if value is None else str(value))

@@ -19,7 +19,7 @@ from pydantic import PrivateAttr
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath
-from proxy.pipeline.step import Step, compiled, parse_path
+from proxy.pipeline.step import Step, StepFn, compiled, parse_path
 from proxy.steps._targets import objects_at
 
 
@@ -33,6 +33,21 @@ class Select(Step):
 
     def model_post_init(self, _: Any) -> None:
         compiled(self, "_at", parse_path(self.at))
+
+    def fast_apply(self) -> StepFn:
+        if self._at.segments:
+            return self.apply
+        keys, default, skip = tuple(self.keys), self.default, self.skip_missing
+
+        def select(ex: Exchange, doc: Any) -> Any:
+            if not isinstance(doc, dict):
+                return self.apply(ex, doc)
+            if skip:
+                return {k: doc[k] for k in keys if k in doc}
+            get = doc.get
+            return {k: get(k, default) for k in keys}
+
+        return select
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         for obj, _ in objects_at(doc, self._at):

@@ -24,7 +24,15 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import MISSING, DataPath, assign
-from proxy.pipeline.step import Ref, Step, StepFailure, Template, compiled, parse_path
+from proxy.pipeline.step import (
+    Ref,
+    Step,
+    StepFailure,
+    StepFn,
+    Template,
+    compiled,
+    parse_path,
+)
 
 
 class SetValue(Step):
@@ -71,6 +79,66 @@ class SetValue(Step):
             if not assign(parent, key, value):
                 raise StepFailure("cannot set a value here", where)
         return doc
+
+    def fast_apply(self) -> StepFn:
+        top, if_missing = self._at.top_key, self.if_missing
+        segments = self._at.segments
+        source = self._source()
+        if top is None and len(segments) == 2 and all(isinstance(s, str) for s in segments):
+            return self._nested(str(segments[0]), str(segments[1]), source)
+        if top is None:
+            return self.apply
+
+        def set_value(ex: Exchange, doc: Any) -> Any:
+            if not isinstance(doc, dict):
+                raise StepFailure(f"expected an object, found {type(doc).__name__}")
+            if not (if_missing and doc.get(top) is not None):
+                doc[top] = source(ex, doc)
+            return doc
+
+        return set_value
+
+    def _nested(self, outer: str, inner: str, source: StepFn) -> StepFn:
+        """``subresource_uris.media``: two plain keys, the outer object made when missing."""
+        if_missing = self.if_missing
+
+        def set_nested(ex: Exchange, doc: Any) -> Any:
+            if not isinstance(doc, dict):
+                raise StepFailure(f"expected an object, found {type(doc).__name__}")
+            parent = doc.get(outer)
+            if parent is None:
+                parent = doc[outer] = {}
+            elif not isinstance(parent, dict):
+                return self.apply(ex, doc)
+            if not (if_missing and parent.get(inner) is not None):
+                parent[inner] = source(ex, doc)
+            return doc
+
+        return set_nested
+
+    def _source(self) -> StepFn:
+        """Where the value comes from, decided once."""
+        if self._template is not None:
+            return self._template.renderer()
+        ref = self._from
+        if ref is not None:
+            if not ref.context and ref.path.top_key is not None:
+                key = ref.path.top_key
+
+                def from_key(_ex: Exchange, doc: Any) -> Any:
+                    found = doc.get(key) if isinstance(doc, dict) else None
+                    return (
+                        found
+                        if isinstance(found, str | int | float | None)
+                        else (copy.deepcopy(found))
+                    )
+
+                return from_key
+            return self._value
+        value = self.value
+        if isinstance(value, str | int | float | bool | None):
+            return lambda _ex, _doc: value
+        return self._value
 
     def _value(self, ex: Exchange, doc: Any) -> Any:
         if self._template is not None:

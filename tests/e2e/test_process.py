@@ -159,7 +159,12 @@ def test_workers_share_the_port_and_stop_together(upstream: str) -> None:
     port = free_port()
     proc = start(ROOT / "config" / "twilio-over-plivo.yaml", upstream, port, "--workers", "2")
     try:
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        # The port answers as soon as the first worker listens; the second may still start.
+        deadline = time.monotonic() + 10
+        children: list[str] = []
+        while time.monotonic() < deadline and len(children) < 2:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            time.sleep(0.05)
         assert len(children) == 2
         answers = {get(port, MISSING).status_code for _ in range(20)}
         assert answers == {404}
