@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-
-from aiohttp import web
+from typing import Any
 
 from proxy.errors import ConfigError
 from proxy.logs import get_logger
@@ -55,7 +53,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return 1
-    from proxy.app import build_app
 
     server = config.model.server
     host = args.host or server.host
@@ -65,24 +62,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from proxy.workers import supervise
 
         return supervise(args.config, host, port, workers)
-    app = build_app(config)
-    app.on_startup.append(_reload_on_sighup(args.config))
+    from proxy.server import serve
+
     log = get_logger()
     log.info("serving", host=host, port=port, config=args.config, routes=len(config.router.routes))
     # SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to shutdown_timeout),
-    # close the upstream sessions, exit 0.
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        access_log=None,
-        print=None,
-        shutdown_timeout=server.shutdown_timeout,
-        loop=_fast_loop(),
-        reuse_port=args.reuse_port,
+    # close the upstream pools, exit 0. SIGHUP: reload the config if it is sound.
+    _run(
+        serve(
+            config,
+            host=host,
+            port=port,
+            config_path=args.config,
+            reuse_port=args.reuse_port,
+            shutdown_timeout=server.shutdown_timeout,
+        )
     )
     log.info("stopped")
     return 0
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    loop = _fast_loop()
+    try:
+        loop.run_until_complete(main)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def _fast_loop() -> asyncio.AbstractEventLoop:
@@ -90,39 +96,6 @@ def _fast_loop() -> asyncio.AbstractEventLoop:
     import uvloop
 
     return uvloop.new_event_loop()
-
-
-def _reload_on_sighup(path: str) -> Callable[[web.Application], Awaitable[None]]:
-    """SIGHUP: load and validate the config again, and swap it in only if it is sound."""
-
-    async def install(app: web.Application) -> None:
-        from proxy.app import LIVE_KEY
-
-        loop = asyncio.get_running_loop()
-        pending: set[asyncio.Task[None]] = set()
-        log = get_logger()
-
-        async def reload() -> None:
-            try:
-                config = load_config(path)
-            except ConfigError as exc:
-                log.error(
-                    "reload refused; the previous config keeps serving",
-                    config=path,
-                    problems=[f"{loc}: {msg}" for loc, msg in exc.problems],
-                )
-                return
-            await app[LIVE_KEY].reload(config)
-            log.info("config reloaded", config=path, routes=len(config.router.routes))
-
-        def on_hup() -> None:
-            task = loop.create_task(reload())
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-
-        loop.add_signal_handler(signal.SIGHUP, on_hup)
-
-    return install
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -134,8 +107,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = _load(path, env=env)
     if config is None:
         return 1
-    from proxy.app import build_app
-
     host = args.host
     port = args.port
     base = f"http://{host}:{port}"
@@ -161,9 +132,9 @@ Dialect demo: a Twilio-style API at {base}, in front of {behind}.
 """,
         flush=True,
     )
-    web.run_app(
-        build_app(config), host=host, port=port, access_log=None, print=None, loop=_fast_loop()
-    )
+    from proxy.server import serve
+
+    _run(serve(config, host=host, port=port, config_path=None))
     return 0
 
 

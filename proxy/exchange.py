@@ -6,6 +6,7 @@ fills it in order (route, request steps, upstream, response steps) and encodes i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ class UpstreamReply:
     """One decoded upstream answer."""
 
     status: int
-    headers: CIMultiDict[str]
+    headers: Mapping[str, str]
     body: Any
     call: UpstreamCall
 

@@ -48,7 +48,6 @@ from proxy.headers import downstream_headers, upstream_headers
 from proxy.logs import get_logger
 from proxy.metrics import Metrics
 from proxy.pipeline.runner import run_steps
-from proxy.pipeline.step import FollowsUpstream
 from proxy.ratelimit import FailureLimiter
 from proxy.routing import CompiledRoute
 from proxy.settings.loader import Config
@@ -68,6 +67,7 @@ class RequestInfo:
     request_id: str
     style: str
     fmt: str = "json"
+    path: str = ""
     route: str | None = None
     list_endpoint: bool = False
     upstream_status: list[int] = field(default_factory=list)
@@ -142,11 +142,10 @@ class ProxyHandler:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         started = time.perf_counter()
-        style, guess = self.config.router.style_for(request.raw_path)
-        fmt = _format_from_path(request.path) or (
-            guess.settings.format.default if guess else "json"
-        )
-        info = RequestInfo(new_request_id(request.headers.get("X-Request-Id")), style, fmt)
+        # Style and format are guessed from the path only if an error comes before a route
+        # matched (_render_problem); a matched route sets both.
+        info = RequestInfo(new_request_id(request.headers.get("X-Request-Id")), "", "")
+        info.path = request.raw_path
         request[INFO_KEY] = info
         error: ProxyError | None = None
         try:
@@ -249,7 +248,7 @@ class ProxyHandler:
             path_params=params,
             fmt=fmt,
             params=client_params,
-            original=copy.deepcopy(client_params),
+            original=_snapshot(client_params),
             account=account,
             upstream_method="GET" if request.method == "HEAD" else request.method,
             upstream_path=request.path,
@@ -335,6 +334,14 @@ class ProxyHandler:
             await asyncio.sleep(0.05)
 
     def _render_problem(self, error: ProxyError, info: RequestInfo) -> web.Response:
+        if not info.style or not info.fmt:
+            style, guess = self.config.router.style_for(info.path)
+            info.style = info.style or style
+            info.fmt = (
+                info.fmt
+                or _format_from_path(info.path.split("?", 1)[0])
+                or (guess.settings.format.default if guess else "json")
+            )
         if info.style == "plivo" and info.api_id is None:
             info.api_id = plivo.new_api_id()
         return render.problem(
@@ -471,7 +478,7 @@ class ProxyHandler:
         calls = self._plan(ex)
         replies = await self._send_all(upstream, style, calls, flight, headers)
         # Steps that page by cursor ask for further rounds; each round is bounded and sequential.
-        followers = [step for step in route.response_steps if isinstance(step, FollowsUpstream)]
+        followers = route.followers
         for _ in range(MAX_ROUNDS):
             ex.replies = replies
             more = [call for step in followers for call in step.follow(ex)]
@@ -545,7 +552,7 @@ class ProxyHandler:
             api_id = plivo.api_id_of(body)
             if api_id:
                 info.upstream_ids.append(api_id)
-        return UpstreamReply(raw.status, CIMultiDict(raw.headers), body, call)
+        return UpstreamReply(raw.status, raw.headers, body, call)
 
     def _upstream_problem(self, route: CompiledRoute, reply: UpstreamReply) -> Problem:
         style = route.settings.styles.upstream
@@ -612,6 +619,11 @@ def _decode_reply(raw: RawReply) -> Any:
     if 200 <= raw.status < 300:
         raise UpstreamUnreadable(log_detail=f"upstream answered {ctype or 'no content type'}")
     return None
+
+
+def _snapshot(params: dict[str, Any]) -> dict[str, Any]:
+    """A copy request steps cannot change: strings are shared, anything nested is copied."""
+    return {k: v if isinstance(v, str) else copy.deepcopy(v) for k, v in params.items()}
 
 
 def _pairs(params: dict[str, Any]) -> list[tuple[str, str]]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import unquote
 
 from proxy.errors import Problem
-from proxy.pipeline.step import AcceptsFailures, Step
+from proxy.pipeline.step import AcceptsFailures, FollowsUpstream, Step
 from proxy.settings.models import ErrorRule, RouteSettings, Style
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\*?)\}")
@@ -105,7 +106,12 @@ class CompiledRoute:
         fmt = ext[1:].lower()
         return fmt if fmt in policy.allow else None
 
-    @property
+    @cached_property
+    def followers(self) -> tuple[FollowsUpstream, ...]:
+        """Response steps that may ask for more upstream rounds (cursor paging)."""
+        return tuple(s for s in self.response_steps if isinstance(s, FollowsUpstream))
+
+    @cached_property
     def accepts_failures(self) -> bool:
         return any(isinstance(step, AcceptsFailures) for step in self.response_steps)
 
@@ -125,9 +131,28 @@ class Router:
     def __init__(self, routes: Sequence[CompiledRoute], default_style: Style) -> None:
         self.routes = tuple(routes)
         self.default_style: Style = default_style
+        # Routes a method can reach, in config order: most requests try only their own.
+        self._by_method: dict[str, tuple[CompiledRoute, ...]] = {}
+
+    def _candidates(self, method: str) -> tuple[CompiledRoute, ...]:
+        found = self._by_method.get(method)
+        if found is None:
+            found = tuple(
+                r
+                for r in self.routes
+                if r.settings.match.method in ("*", method)
+                or (method == "HEAD" and r.settings.match.method == "GET")
+            )
+            if len(self._by_method) < 64:  # methods are a small set; never grow without bound
+                self._by_method[method] = found
+        return found
 
     def match(self, method: str, raw_path: str) -> tuple[RouteMatch | None, list[str]]:
         """The first route matching method and path; else the methods the path would allow."""
+        for route in self._candidates(method):
+            params = route.template.match(raw_path)
+            if params is not None:
+                return RouteMatch(route, params), []
         allowed: list[str] = []
         for route in self.routes:
             params = route.template.match(raw_path)

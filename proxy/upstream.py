@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import time
 from dataclasses import dataclass
 
@@ -142,6 +143,8 @@ async def _pause(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+@functools.lru_cache(maxsize=256)
 def basic_auth(user: str, secret: str) -> str:
+    """The header for an account's upstream credentials, encoded once per account."""
     token = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
     return f"Basic {token}"
