@@ -48,6 +48,25 @@ MESSAGE = (
 )
 
 
+def _mdr(i: int) -> str:
+    uuid = f"{i:08x}-7c4c-11e7-9891-06ad4ba32f2b"
+    return MESSAGE.replace(UUID, uuid)
+
+
+# A Plivo list page of 20 records (Plivo's largest), with a next page: what a Twilio page of
+# 50 (3 upstream requests) or of 1000 (50 upstream requests) is assembled from.
+LIST_PAGE = (
+    '{"api_id":"97a6b3e5-7c4c-11e7-9891-06ad4ba32f2b","meta":{"limit":20,"next":"/v1/Account/'
+    + AUTH_ID
+    + '/Message/?limit=20&offset=20","offset":0,"previous":null,"total_count":100000},'
+    '"objects":[' + ",".join(_mdr(i) for i in range(20)) + "]}"
+)
+SEND_ACK = (
+    '{"api_id":"97a6b3e5-7c4c-11e7-9891-06ad4ba32f2b","message":"message(s) queued",'
+    '"message_uuid":["' + UUID + '"]}'
+)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -113,6 +132,9 @@ class Case:
     method: str = "GET"
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    # A body per request with a counter in it (creates must differ, or they are replayed).
+    numbered_body: str = ""
+    connections: int | None = None
     proc: subprocess.Popen[bytes] | None = None
     pids: list[int] = field(default_factory=list)
     runs: list[dict[str, float]] = field(default_factory=list)
@@ -133,6 +155,16 @@ def wrk(case: Case, seconds: int, connections: int, workdir: Path) -> dict[str, 
         lines.append(f'wrk.body = "{case.body}"')
     for k, v in case.headers.items():
         lines.append(f'wrk.headers["{k}"] = "{v}"')
+    if case.numbered_body:
+        template = case.numbered_body.replace("%", "%%").replace("{n}", "%d")
+        lines.append(
+            "counter = 0\n"
+            "request = function()\n"
+            "  counter = counter + 1\n"
+            f'  return wrk.format(nil, nil, nil, string.format("{template}", counter))\n'
+            "end"
+        )
+    connections = case.connections or connections
     lines.append("""done = function(summary, latency, requests)
   io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(99), summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
@@ -185,6 +217,12 @@ http {{
     listen 127.0.0.1:{origin};
     default_type application/json;
     location / {{ return 200 '{message}'; }}
+    location = /v1/Account/{auth_id}/Message/ {{
+      if ($request_method = POST) {{ return 202 '{ack}'; }}
+      default_type application/json;
+      root {dir};
+      try_files /page.json =500;
+    }}
   }}
   server {{
     listen 127.0.0.1:{proxy};
@@ -201,6 +239,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--max-steal", type=float, default=0.05)
     parser.add_argument("--budget", type=int, default=900, help="seconds for the whole run")
+    parser.add_argument("--soak", type=int, default=60, help="seconds of the memory soak (0: none)")
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
@@ -210,9 +249,15 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="dialect-bench-"))
     (workdir / "tmp").mkdir()
     origin, nginx_proxy = free_port(), free_port()
+    (workdir / "page.json").write_text(LIST_PAGE)
     (workdir / "nginx.conf").write_text(
         NGINX_CONF.format(
-            dir=workdir, origin=origin, proxy=nginx_proxy, message=MESSAGE.replace("'", "\\'")
+            dir=workdir,
+            origin=origin,
+            proxy=nginx_proxy,
+            message=MESSAGE,
+            auth_id=AUTH_ID,
+            ack=SEND_ACK,
         )
     )
     procs: list[subprocess.Popen[bytes]] = []
@@ -280,6 +325,40 @@ def main() -> int:
             proc=p,
         )
     )
+    messages = f"/2010-04-01/Accounts/{SID}/Messages.json"
+    cases.append(
+        Case(
+            "Dialect list page of 50 (3 upstream calls)",
+            dialect_port,
+            messages + "?PageSize=50",
+            headers={"Authorization": auth},
+            proc=p,
+        )
+    )
+    cases.append(
+        Case(
+            "Dialect list page of 1000 (50 upstream calls)",
+            dialect_port,
+            messages + "?PageSize=1000",
+            headers={"Authorization": auth},
+            connections=10,
+            proc=p,
+        )
+    )
+    cases.append(
+        Case(
+            "Dialect create (POST, form body)",
+            dialect_port,
+            messages,
+            method="POST",
+            headers={
+                "Authorization": auth,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            numbered_body="To=%2B14155550111&From=%2B14155550100&Body=bench+{n}",
+            proc=p,
+        )
+    )
     workers = os.cpu_count() or 1
     workers_port = free_port()
     p = subprocess.Popen(
@@ -326,6 +405,8 @@ def main() -> int:
                         case.runs.append(result)
                         break
         rss = {c.name: peak_rss_kib(c.pids) / 1024 for c in cases}
+        fetch = next(c for c in cases if c.name.startswith("Dialect fetch (translating)"))
+        soak = memory_soak(fetch, args, workdir, started)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -342,22 +423,80 @@ def main() -> int:
         f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds (medians)\n"
     )
     print(
-        "| case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | vs pass-through | vs nginx |"
+        "| case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | vs pass-through "
+        "| vs nginx | errors |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
+    cpu: dict[str, float] = {}
     for c in cases:
         if not c.runs:
-            print(f"| {c.name} | (every run discarded: CPU steal) | | | | | | |")
+            print(f"| {c.name} | (every run discarded: CPU steal) | | | | | | | |")
             continue
         med = {k: statistics.median(r[k] for r in c.runs) for k in c.runs[0]}
+        cpu[c.name] = med["cpu_us"]
+        versus = (
+            f"{med['rps'] / plain:.2f}x | {med['rps'] / ngx:.2f}x" if plain and ngx else "- | -"
+        )
         print(
             f"| {c.name} | {med['rps']:.0f} | {med['p50_ms']:.2f} | {med['p99_ms']:.2f} | "
-            f"{med['cpu_us']:.0f} | {rss[c.name]:.1f} | "
-            f"{med['rps'] / plain:.2f}x | {med['rps'] / ngx:.2f}x |"
-            if plain and ngx
-            else ""
+            f"{med['cpu_us']:.0f} | {rss[c.name]:.1f} | {versus} | {sum(r['errors'] for r in c.runs):.0f} |"
+        )
+    one = cpu.get("Dialect fetch (translating)")
+    page = cpu.get("Dialect list page of 1000 (50 upstream calls)")
+    if one and page:
+        print(
+            f"\nA Twilio page of 1000 (50 Plivo requests) costs {page:.0f} µs of CPU, "
+            f"{page / one:.1f}x one translated fetch (50 fetches: 50x)."
+        )
+    if soak:
+        print(
+            f"Memory soak: {soak['requests']:,} fetches in {soak['seconds']:.0f} s; RSS "
+            f"{soak['start_mib']:.1f} -> {soak['end_mib']:.1f} MiB after warm-up "
+            f"({soak['per_100k_kib']:+.0f} KiB per 100,000 requests)."
         )
     return 0
+
+
+def rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def memory_soak(
+    case: Case, args: argparse.Namespace, workdir: Path, started: float
+) -> dict[str, float] | None:
+    """The translated fetch under load for ``--soak`` seconds, in bounded slices: resident
+    memory after a warm-up slice against the end. A leak per request shows as growth in
+    proportion to the requests served; a flat line is what the issue asks for."""
+    left = min(args.soak, args.budget - (time.monotonic() - started))
+    if left < 20:
+        return None
+    slice_s = 10
+    wrk(case, slice_s, args.connections, workdir)  # warm-up: caches, pools, allocator arenas
+    start = rss_kib(case.pids)
+    requests = 0
+    seconds = 0
+    while seconds + slice_s <= left - slice_s:
+        result = wrk(case, slice_s, args.connections, workdir)
+        requests += int(result["rps"] * slice_s)
+        seconds += slice_s
+    end = rss_kib(case.pids)
+    if not requests:
+        return None
+    return {
+        "requests": requests,
+        "seconds": seconds,
+        "start_mib": start / 1024,
+        "end_mib": end / 1024,
+        "per_100k_kib": (end - start) / requests * 100_000,
+    }
 
 
 if __name__ == "__main__":
