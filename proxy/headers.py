@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 HOP_BY_HOP = frozenset(
     h.lower()
@@ -31,22 +31,31 @@ _NOT_UPSTREAM = _BODY | {"authorization", "host", "accept-encoding", "accept", "
 _NOT_DOWNSTREAM = _BODY | {"server", "date", "set-cookie", "www-authenticate", "location"}
 
 
-def _connection_tokens(headers: Mapping[str, str]) -> set[str]:
-    tokens: set[str] = set()
-    for key, value in headers.items():
-        if key.lower() == "connection":
-            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return tokens
+_UPSTREAM_DROP = HOP_BY_HOP | _NOT_UPSTREAM | {"x-request-id"}
+_DOWNSTREAM_DROP = HOP_BY_HOP | _NOT_DOWNSTREAM
+
+
+def _connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
+    # Both sides hand us case-insensitive multidicts: one lookup, not a scan of every key.
+    values = (
+        headers.getall("Connection", [])
+        if isinstance(headers, CIMultiDict | CIMultiDictProxy)
+        else [v for k, v in headers.items() if k.lower() == "connection"]
+    )
+    if not values:
+        return frozenset()
+    return frozenset(t.strip().lower() for v in values for t in v.split(",") if t.strip())
 
 
 def upstream_headers(
     incoming: Mapping[str, str], *, client_ip: str | None, scheme: str, request_id: str
 ) -> CIMultiDict[str]:
-    drop = HOP_BY_HOP | _NOT_UPSTREAM | _connection_tokens(incoming)
+    tokens = _connection_tokens(incoming)
+    drop = _UPSTREAM_DROP | tokens if tokens else _UPSTREAM_DROP
     out: CIMultiDict[str] = CIMultiDict()
     for key, value in incoming.items():
         low = key.lower()
-        if low in drop or low.startswith("x-forwarded-") or low == "x-request-id":
+        if low in drop or low.startswith("x-forwarded-"):
             continue
         out.add(key, value)
     prior = incoming.get("X-Forwarded-For")
@@ -59,7 +68,8 @@ def upstream_headers(
 
 
 def downstream_headers(upstream: Mapping[str, str]) -> CIMultiDict[str]:
-    drop = HOP_BY_HOP | _NOT_DOWNSTREAM | _connection_tokens(upstream)
+    tokens = _connection_tokens(upstream)
+    drop = _DOWNSTREAM_DROP | tokens if tokens else _DOWNSTREAM_DROP
     out: CIMultiDict[str] = CIMultiDict()
     for key, value in upstream.items():
         if key.lower() not in drop:

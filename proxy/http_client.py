@@ -35,7 +35,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 200
 _SAFE_TARGET = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
-_BAD_HEADER = re.compile(r"[\r\n\0]")
+_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
 class HTTPClientError(Exception):
@@ -354,13 +354,20 @@ class Pool:
         has_encoding = has_auth = False
         for key, value in headers:
             low = key.lower()
-            if low in ("host", "content-length", "transfer-encoding", "connection"):
+            if low in _OWN_HEADERS:
                 continue  # this client writes those itself
-            if _BAD_HEADER.search(key) or _BAD_HEADER.search(value):
-                raise ValueError(f"header {key!r} has a line break or NUL")
             has_encoding = has_encoding or low == "accept-encoding"
             has_auth = has_auth or low == "authorization"
             lines.append(f"{key}: {value}\r\n")
+        # One search over every header line: a CR, LF or NUL inside a name or value would
+        # let a header smuggle another one (each line's own CRLF is its only line break).
+        text = "".join(lines[1:])
+        if (
+            text.count("\r") != len(lines) - 1
+            or text.count("\n") != len(lines) - 1
+            or ("\0" in text)
+        ):
+            raise ValueError("a header has a line break or NUL")
         if not has_encoding:
             lines.append("Accept-Encoding: gzip, deflate\r\n")
         if not has_auth and self.url_auth:

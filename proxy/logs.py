@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Iterable, MutableMapping
@@ -22,10 +23,15 @@ def set_secrets(values: Iterable[str]) -> None:
     _ESCAPED[:] = [e for e, v in zip(escaped, _SECRETS, strict=True) if e != v]
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    return key.lower() in _SECRET_KEYS
+
+
 def redact_keys(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Fields named like credentials are never written, whatever they hold."""
     for key in event:
-        if key.lower() in _SECRET_KEYS:
+        if _is_secret_key(key):
             event[key] = "[secret]"
     return event
 

@@ -408,3 +408,12 @@ async def test_credentials_in_the_url_are_basic_auth_unless_the_request_has_its_
     assert "Authorization: Basic bGVnYWN5OmtAeQ==\r\n" in o.requests[0].decode()
     assert "Authorization: Bearer t\r\n" in o.requests[1].decode()
     assert "Basic" not in o.requests[1].decode()
+
+
+@pytest.mark.parametrize("bad", ["a\rb", "a\nb", "a\0b"])
+async def test_any_cr_lf_or_nul_in_a_header_name_or_value_is_refused(bad: str) -> None:
+    async with serving(keep_answering(ok())) as (o, pool):
+        for header in [("X-A", bad), (bad, "v")]:
+            with pytest.raises(ValueError, match="line break"):
+                await pool.request("GET", "/", headers=[("X-Ok", "1"), header])
+        assert o.requests == []
