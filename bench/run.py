@@ -15,6 +15,7 @@ to nginx ``proxy_pass``.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import shutil
@@ -202,6 +203,18 @@ end""")
     }
 
 
+def check_answers(case: Case) -> None:
+    """One request before the load: a case that fails would measure its error path."""
+    conn = http.client.HTTPConnection("127.0.0.1", case.port, timeout=10)
+    body = case.body or case.numbered_body.replace("{n}", "0")
+    conn.request(case.method, case.path, body=body or None, headers=case.headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    if not 200 <= response.status < 300:
+        raise SystemExit(f"bench: {case.name} answers {response.status}, not 2xx; nothing measured")
+
+
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -247,6 +260,8 @@ def main() -> int:
             return 2
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="dialect-bench-"))
+    # nginx's workers run as an unprivileged user and must read the list page in here.
+    workdir.chmod(0o755)
     (workdir / "tmp").mkdir()
     origin, nginx_proxy = free_port(), free_port()
     (workdir / "page.json").write_text(LIST_PAGE)
@@ -310,6 +325,8 @@ def main() -> int:
             str(ROOT / "config" / "twilio-over-plivo.yaml"),
             "--port",
             str(dialect_port),
+            "--workers",
+            "1",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -395,6 +412,8 @@ def main() -> int:
         nginx_pids = children(procs[0].pid)
         for case in cases[:2]:
             case.pids = nginx_pids
+        for case in cases:
+            check_answers(case)
         for _ in range(args.rounds):
             for case in cases:
                 for _attempt in range(3):

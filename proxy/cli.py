@@ -57,10 +57,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = config.model.server
     host = args.host or server.host
     port = args.port if args.port is not None else server.port
-    workers = args.workers if args.workers is not None else server.workers
-    if workers > 1:
-        from proxy.workers import supervise
+    from proxy.workers import resolve, supervise
 
+    workers, why = resolve(args.workers if args.workers is not None else server.workers, config)
+    if why:
+        get_logger().info("workers", workers=workers, reason=why)
+    if workers > 1:
         return supervise(args.config, host, port, workers)
     from proxy.server import serve
 
@@ -89,6 +91,18 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+def _workers_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("'auto' or a number from 1 to 64") from None
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError("'auto' or a number from 1 to 64")
+    return n
 
 
 def _fast_loop() -> asyncio.AbstractEventLoop:
@@ -196,10 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument(
         "--workers",
-        type=int,
+        type=_workers_arg,
         default=None,
-        help="processes sharing the port (default: server.workers, 1); more than one wants "
-        "the Redis store, so that idempotent retries are recognised by any worker",
+        help="processes sharing the port, or 'auto' (default: server.workers, auto): one per "
+        "core, or one when idempotent routes use the memory store (workers do not share it)",
     )
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)

@@ -95,12 +95,14 @@ async def serve(
     gc.collect()
     gc.freeze()
     try:
-        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
-        await site.start()
+        # Handlers before the socket: a SIGTERM that arrives once requests can come in always
+        # takes the graceful path.
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if config_path is not None:
             loop.add_signal_handler(signal.SIGHUP, on_hup)
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
+        await site.start()
         if on_ready is not None:
             on_ready(runner.addresses)
         await stop.wait()

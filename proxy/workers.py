@@ -8,6 +8,7 @@ unexpectedly (at most once a second), and exits 0 once all workers stopped clean
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,33 @@ import time
 from types import FrameType
 
 from proxy.logs import get_logger
+from proxy.settings.loader import Config
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve(setting: int | str, config: Config) -> tuple[int, str | None]:
+    """How many workers ``setting`` means for this config, and why when it is fewer than asked.
+
+    ``auto`` is one per core, unless idempotent routes keep their outcomes in the memory store:
+    a retry landing on another worker would then be sent upstream a second time.
+    """
+    if setting != "auto":
+        return int(setting), None
+    wanted = cores()
+    idempotent = [r.name for r in config.router.routes if r.settings.idempotency is not None]
+    if wanted > 1 and idempotent and config.model.store.backend == "memory":
+        return 1, (
+            f"one worker, not {wanted}: {', '.join(idempotent)} keep idempotent outcomes in "
+            "the memory store, which workers do not share (store: {backend: redis} lifts this)"
+        )
+    return wanted, None
 
 
 def _spawn(config: str, host: str, port: int) -> subprocess.Popen[bytes]:
@@ -69,4 +97,6 @@ def supervise(config: str, host: str, port: int, workers: int) -> int:
         time.sleep(0.1)
     codes = [p.returncode for p in procs]
     log.info("workers stopped", exit_codes=codes)
-    return 0 if all(c == 0 for c in codes) else 1
+    # A worker that was still starting when SIGTERM came ends by the signal itself: it had not
+    # begun listening (a worker installs its handlers before it binds), so nothing was lost.
+    return 0 if all(c in (0, -signal.SIGTERM) for c in codes) else 1

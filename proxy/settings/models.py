@@ -108,9 +108,17 @@ class ServerSettings(_Strict):
     limits: Limits = Limits()
     # Seconds in-flight requests get to finish after SIGTERM before the process exits.
     shutdown_timeout: float = Field(default=30.0, ge=0)
-    # Worker processes sharing the port (SO_REUSEPORT). One by default: with the memory store,
-    # an idempotent retry is only recognised by the worker that saw the first attempt.
-    workers: int = Field(default=1, ge=1, le=64)
+    # Worker processes sharing the port (SO_REUSEPORT). "auto": one per core the process may
+    # run on, except where that would be unsafe: with the memory store, an idempotent retry
+    # is only recognised by the worker that saw the first attempt, so such a config gets one.
+    workers: int | Literal["auto"] = Field(default="auto")
+
+    @field_validator("workers")
+    @classmethod
+    def _worker_count(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 1 <= v <= 64:
+            raise ValueError("workers is 'auto' or 1 to 64")
+        return v
 
 
 class FormatPolicy(_Strict):
