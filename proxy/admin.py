@@ -11,9 +11,8 @@ import asyncio
 import time
 from urllib.parse import urlsplit
 
-from aiohttp import web
-
 from proxy import codecs
+from proxy.http_messages import Request, Response
 from proxy.metrics import CONTENT_TYPE, Metrics
 from proxy.settings.loader import Config
 from proxy.upstream import Upstream
@@ -26,7 +25,7 @@ class Admin:
         self.config, self.upstreams, self.metrics = config, upstreams, metrics
         self._ready: tuple[float, dict[str, str]] | None = None
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: Request) -> Response:
         name = request.path[len(ADMIN_PREFIX) :]
         if name == "healthz":
             return _json(200, {"status": "ok"})
@@ -37,7 +36,7 @@ class Admin:
                 200 if ok else 503, {"status": "ok" if ok else "unready", "upstreams": checks}
             )
         if name == "metrics":
-            return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+            return Response(200, self.metrics.render(), content_type=CONTENT_TYPE)
         return _json(404, {"status": "not found"})
 
     async def _readiness(self) -> dict[str, str]:
@@ -66,7 +65,5 @@ class Admin:
         return "ok"
 
 
-def _json(status: int, body: object) -> web.Response:
-    return web.Response(
-        status=status, body=codecs.encode_json(body), content_type="application/json"
-    )
+def _json(status: int, body: object) -> Response:
+    return Response(status, codecs.encode_json(body), content_type="application/json")

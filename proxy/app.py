@@ -1,14 +1,15 @@
-"""Builds the aiohttp application from a loaded config."""
+"""What serves requests: a generation per loaded config, and the live one a reload replaces."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from proxy.errors import ProxyError
 from proxy.handler import ProxyHandler
+from proxy.http_messages import Request, Response
 from proxy.logs import configure, set_secrets
 from proxy.settings.loader import Config
 from proxy.store import MemoryStore, RedisStore, Store
@@ -68,14 +69,11 @@ class Generation:
         for runner in self.demo_runners:
             await runner.cleanup()
 
-    async def serve(self, request: web.Request) -> web.StreamResponse:
+    async def serve(self, request: Request) -> Response:
         self.inflight += 1
         self.idle.clear()
         try:
-            response: web.StreamResponse = await self.handler.middleware(
-                request, self.handler.handle
-            )
-            return response
+            return await self.handler.serve(request)
         finally:
             self.inflight -= 1
             if self.inflight == 0:
@@ -92,11 +90,21 @@ class Live:
         self.configure_logging = configure_logging
         self._retired: set[asyncio.Task[None]] = set()
 
+    async def serve(self, request: Request) -> Response:
+        # The generation is chosen once per request: a reload never changes it mid-flight.
+        return await self.current.serve(request)
+
+    def reject(self, target: str | None, error: ProxyError) -> Response:
+        return self.current.handler.reject(target, error)
+
+    async def start(self) -> None:
+        await self.current.start()
+
     async def reload(self, config: Config) -> None:
         fresh = Generation(config, self.store)
         await fresh.start()
         if self.configure_logging:
-            configure(config.model.server.log_format, config.model.server.log_level)
+            configure(config.model.server.log_format, config.model.server.log_level, buffered=True)
         set_secrets(config.secrets)
         old, self.current = self.current, fresh
         task = asyncio.create_task(old.close())
@@ -114,40 +122,3 @@ def build_store(config: Config) -> Store:
     if settings.backend == "redis":
         return RedisStore(settings.url, settings.prefix)
     return MemoryStore()
-
-
-LIVE_KEY = web.AppKey("live", Live)
-
-
-def build_app(config: Config, *, configure_logging: bool = True) -> web.Application:
-    if configure_logging:
-        server = config.model.server
-        configure(server.log_format, server.log_level)
-    set_secrets(config.secrets)
-    live = Live(config, configure_logging=configure_logging)
-
-    @web.middleware
-    async def dispatch(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        # The generation is chosen once per request: a reload never changes it mid-flight.
-        return await live.current.serve(request)
-
-    app = web.Application(
-        middlewares=[dispatch],
-        client_max_size=config.model.server.limits.max_body_bytes,
-    )
-    app[LIVE_KEY] = live
-
-    async def generations(app: web.Application) -> AsyncIterator[None]:
-        await live.current.start()
-        yield
-        await live.close()
-
-    app.cleanup_ctx.append(generations)
-    app.router.add_route("*", "/{tail:.*}", _unreachable)
-    return app
-
-
-async def _unreachable(request: web.Request) -> web.StreamResponse:  # pragma: no cover
-    raise web.HTTPNotFound()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from aiohttp import web
 from multidict import CIMultiDict
 
 from proxy import codecs, render
@@ -30,10 +29,8 @@ from proxy.dialects import plivo, twilio
 from proxy.errors import (
     AuthenticationFailed,
     ClientRequestError,
-    HeadersTooLarge,
     MethodNotAllowed,
     NotFound,
-    PayloadTooLarge,
     Problem,
     ProxyError,
     TooManyRequests,
@@ -41,11 +38,11 @@ from proxy.errors import (
     UpstreamProblem,
     UpstreamUnreachable,
     UpstreamUnreadable,
-    URITooLong,
 )
 from proxy.exchange import Exchange, UpstreamCall, UpstreamReply
 from proxy.headers import downstream_headers, upstream_headers
-from proxy.logs import get_logger
+from proxy.http_messages import Request, Response
+from proxy.logs import get_logger, log_request
 from proxy.metrics import Metrics
 from proxy.pipeline.runner import run_steps
 from proxy.ratelimit import FailureLimiter
@@ -78,9 +75,6 @@ class RequestInfo:
     error_detail: str | None = None
 
 
-INFO_KEY = web.RequestKey("dialect_info", RequestInfo)
-
-
 def _format_from_path(path: str) -> str | None:
     """The format an unmatched request most likely wants, from its extension."""
     tail = path.rsplit("/", 1)[-1]
@@ -91,7 +85,7 @@ def _format_from_path(path: str) -> str | None:
 class Flight(NamedTuple):
     """One request on its way through the upstream half of the pass."""
 
-    request: web.Request
+    request: Request
     route: CompiledRoute
     ex: Exchange
     info: RequestInfo
@@ -133,35 +127,27 @@ class ProxyHandler:
         self.log = get_logger()
         self.metrics = Metrics()
         limits = config.model.server.limits
-        self.limits = limits
         self.auth_limiter = FailureLimiter(limits.auth_failures, limits.auth_failure_window)
         self.admin = Admin(config, upstreams, self.metrics)
 
-    # -- middleware: the outermost layer ------------------------------------------------------
+    # -- the outermost layer --------------------------------------------------------------
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def serve(self, request: Request) -> Response:
+        """Every request's answer, in the client's style whatever happens, and its log line."""
         started = time.perf_counter()
         # Style and format are guessed from the path only if an error comes before a route
         # matched (_render_problem); a matched route sets both.
         info = RequestInfo(new_request_id(request.headers.get("X-Request-Id")), "", "")
-        info.path = request.raw_path
-        request[INFO_KEY] = info
+        info.path = request.target
         error: ProxyError | None = None
         try:
-            self._check_limits(request)
-            if request.path.startswith(ADMIN_PREFIX):
-                admin = await self.admin.handle(request)
-                admin.headers["X-Request-Id"] = info.request_id
-                return admin
-            response: web.StreamResponse = await handler(request)
+            if request.target.startswith(ADMIN_PREFIX):
+                response = await self.admin.handle(request)
+                response.headers["X-Request-Id"] = info.request_id
+                return response
+            response = await self.handle(request, info)
         except ProxyError as exc:
             error = exc
-        except web.HTTPRequestEntityTooLarge:
-            error = PayloadTooLarge()
-        except web.HTTPException as exc:
-            # aiohttp's own refusals (a path its router cannot match, …) in the client's style.
-            error = _from_http_exception(exc, request)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug: log it, never show it
@@ -169,40 +155,63 @@ class ProxyHandler:
             error = ProxyError()
         if error is not None:
             response = self._render_problem(error, info)
+        headers = response.headers
+        headers["X-Request-Id"] = info.request_id
+        if info.api_id is not None:
+            headers["X-Api-Id"] = info.api_id
+        if isinstance(error, TooManyRequests):
+            headers["Retry-After"] = str(error.retry_after)
+        elapsed = time.perf_counter() - started
+        self.metrics.observe(info.route, response.status, elapsed, error)
+        log_request(
+            {
+                "request_id": info.request_id,
+                "route": info.route,
+                "method": request.method,
+                "path": _decoded_path(request.path),
+                "status": response.status,
+                "upstream_status": info.upstream_status or None,
+                "upstream_ids": info.upstream_ids or None,
+                "api_id": info.api_id,
+                "latency_ms": round(elapsed * 1000, 2),
+                "error": (error.log_detail or error.message) if error else info.error_detail,
+                "event": "request",
+            }
+        )
+        return response
+
+    def reject(self, target: str | None, error: ProxyError) -> Response:
+        """What the server answers itself (malformed HTTP, limits), in the client's style."""
+        info = RequestInfo(new_request_id(None), "", "")
+        info.path = target or ""
+        response = self._render_problem(error, info)
         response.headers["X-Request-Id"] = info.request_id
         if info.api_id is not None:
             response.headers["X-Api-Id"] = info.api_id
-        if isinstance(error, TooManyRequests):
-            response.headers["Retry-After"] = str(error.retry_after)
-        elapsed = time.perf_counter() - started
-        self.metrics.observe(info.route, response.status, elapsed, error)
+        self.metrics.observe(None, response.status, 0.0, error)
         self.log.info(
-            "request",
+            "refused",
             request_id=info.request_id,
-            route=info.route,
-            method=request.method,
-            path=request.path,
+            path=_decoded_path(info.path.partition("?")[0]) if target else None,
             status=response.status,
-            upstream_status=info.upstream_status or None,
-            upstream_ids=info.upstream_ids or None,
-            api_id=info.api_id,
-            latency_ms=round(elapsed * 1000, 2),
-            error=(error.log_detail or error.message) if error is not None else info.error_detail,
+            error=error.log_detail or error.message,
         )
         return response
 
     # -- the pass -------------------------------------------------------------------------
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        info = request[INFO_KEY]
-        raw_path = request.raw_path.split("?", 1)[0]
+    async def handle(self, request: Request, info: RequestInfo) -> Response:
+        target = request.target
+        raw_path, _, raw_query = target.partition("?")
         if not raw_path.startswith("/"):
             raise ClientRequestError("Only origin-form request targets are accepted.")
-        matched, allowed = self.config.router.match(request.method, raw_path)
+        method = request.method
+        matched, allowed = self.config.router.match(method, raw_path)
+        path = _decoded_path(raw_path)
         if matched is None:
             if allowed:
-                raise MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}.")
-            raise NotFound(f"The requested resource {request.path} was not found")
+                raise MethodNotAllowed(f"Method {method} is not allowed on {path}.")
+            raise NotFound(f"The requested resource {path} was not found")
         route, params = matched.route, matched.params
         info.route, info.style = route.name, route.client_style
         if route.client_style == "plivo":
@@ -212,7 +221,7 @@ class ProxyHandler:
         fmt = route.format_for(ext)
         if fmt is None:
             info.fmt = route.settings.format.default
-            raise NotFound(f"The requested resource {request.path} was not found")
+            raise NotFound(f"The requested resource {path} was not found")
         info.fmt = fmt
 
         account = None
@@ -227,31 +236,31 @@ class ProxyHandler:
             if not self._account_matches(route, params, account.account_sid, account.client.user):
                 raise ProxyError("Authenticate", status=401, log_detail="path account mismatch")
 
-        # The raw query: aiohttp's query_string is already percent-decoded, and decoding it a
-        # second time would turn a literal "%2B" into "+".
+        # The raw query, decoded once: decoding an already decoded one would turn a literal
+        # "%2B" into "+".
         try:
-            query = codecs.decode_form(request.raw_path.partition("?")[2])
+            query = codecs.decode_form(raw_query) if raw_query else {}
         except codecs.DecodeError:
             raise ClientRequestError("The query string could not be read.") from None
         if route.settings.passthrough:
             client_params = dict(query)
-            passthrough = await self._passthrough(request, raw_path, ext)
+            passthrough = self._passthrough(request, raw_path, raw_query, path, ext)
         else:
-            client_params = await self._client_params(request, query)
+            client_params = self._client_params(request, query)
             passthrough = None
         ex = Exchange(
             route_name=route.name,
             request_id=info.request_id,
-            method=request.method,
-            path=request.path,
+            method=method,
+            path=path,
             query=_pairs(query),
             path_params=params,
             fmt=fmt,
             params=client_params,
             original=_snapshot(client_params),
             account=account,
-            upstream_method="GET" if request.method == "HEAD" else request.method,
-            upstream_path=request.path,
+            upstream_method="GET" if method == "HEAD" else method,
+            upstream_path=path,
         )
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
         flight = Flight(request, route, ex, info, passthrough)
@@ -259,7 +268,7 @@ class ProxyHandler:
             return await self._idempotent(flight)
         return await self._complete(flight)
 
-    async def _complete(self, flight: Flight) -> web.StreamResponse:
+    async def _complete(self, flight: Flight) -> Response:
         """From the upstream call to the encoded answer: the part a retry must not repeat."""
         _, route, ex, info, _, _ = flight
         replies = await self._call_upstream_guarded(flight)
@@ -290,7 +299,7 @@ class ProxyHandler:
 
     # -- idempotent creates --------------------------------------------------------------
 
-    async def _idempotent(self, flight: Flight) -> web.StreamResponse:
+    async def _idempotent(self, flight: Flight) -> Response:
         """The first outcome of a create, replayed to its retries within the window.
 
         Only outcomes after the upstream was (maybe) reached are kept: a refused connection
@@ -314,13 +323,10 @@ class ProxyHandler:
         except ProxyError as exc:
             response = self._render_problem(exc, info)
             info.error_detail = exc.log_detail or exc.message
-        if isinstance(response, web.Response) and response.body is not None:
-            await self.store.put(key, _freeze(response), window)
-        else:  # pragma: no cover - every answer here is a web.Response
-            await self.store.release(key)
+        await self.store.put(key, _freeze(response), window)
         return response
 
-    async def _replay(self, key: str) -> web.StreamResponse:
+    async def _replay(self, key: str) -> Response:
         deadline = time.monotonic() + REPLAY_WAIT
         while True:
             stored = await self.store.get(key)
@@ -333,7 +339,7 @@ class ProxyHandler:
                 )
             await asyncio.sleep(0.05)
 
-    def _render_problem(self, error: ProxyError, info: RequestInfo) -> web.Response:
+    def _render_problem(self, error: ProxyError, info: RequestInfo) -> Response:
         if not info.style or not info.fmt:
             style, guess = self.config.router.style_for(info.path)
             info.style = info.style or style
@@ -354,15 +360,6 @@ class ProxyHandler:
 
     # -- pieces ---------------------------------------------------------------------------
 
-    def _check_limits(self, request: web.Request) -> None:
-        if len(request.raw_path) > self.limits.max_url_bytes:
-            raise URITooLong()
-        headers = request.raw_headers
-        if len(headers) > self.limits.max_headers:
-            raise HeadersTooLarge(f"At most {self.limits.max_headers} headers are accepted.")
-        if sum(len(k) + len(v) for k, v in headers) > self.limits.max_header_bytes:
-            raise HeadersTooLarge()
-
     @staticmethod
     def _account_matches(route: CompiledRoute, params: dict[str, str], sid: str, user: str) -> bool:
         # Twilio puts the account SID in the path; Plivo the auth id. Either must be the caller's.
@@ -372,20 +369,19 @@ class ProxyHandler:
         return True
 
     @staticmethod
-    async def _passthrough(request: web.Request, raw_path: str, ext: str | None) -> Passthrough:
+    def _passthrough(
+        request: Request, raw_path: str, raw_query: str, decoded: str, ext: str | None
+    ) -> Passthrough:
         path = raw_path[: len(raw_path) - len(ext)] if ext else raw_path
         segments = unquote(path).split("/")
         if any(seg in (".", "..") for seg in segments) or "\\" in path:
-            raise NotFound(f"The requested resource {request.path} was not found")
-        body = await request.read() if request.body_exists else b""
-        raw_query = request.raw_path.partition("?")[2]
-        return Passthrough(path, raw_query, body, request.headers.get("Content-Type"))
+            raise NotFound(f"The requested resource {decoded} was not found")
+        return Passthrough(path, raw_query, request.body, request.headers.get("Content-Type"))
 
-    async def _client_params(self, request: web.Request, query: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _client_params(request: Request, query: dict[str, Any]) -> dict[str, Any]:
         params = dict(query)
-        if not request.body_exists:
-            return params
-        raw = await request.read()
+        raw = request.body
         if not raw:
             return params
         ctype = request.content_type
@@ -567,16 +563,6 @@ class ProxyHandler:
         return problem
 
 
-def _from_http_exception(exc: web.HTTPException, request: web.Request) -> ProxyError:
-    if exc.status == 404:
-        return NotFound(f"The requested resource {request.path} was not found")
-    if exc.status == 405:
-        return MethodNotAllowed(f"Method {request.method} is not allowed on {request.path}.")
-    if 400 <= exc.status < 500:
-        return ClientRequestError(exc.reason, status=exc.status)
-    return ProxyError(log_detail=f"aiohttp {exc.status}")
-
-
 def _idempotency_key(route: str, ex: Exchange, explicit: str | None) -> str:
     """Same caller, same route, and the same key header (or, without one, the same body)."""
     who = ex.account.client.user if ex.account is not None else ""
@@ -589,15 +575,15 @@ def _idempotency_key(route: str, ex: Exchange, explicit: str | None) -> str:
 _REPLAYED_HEADERS = ("Content-Type", "X-Upstream-Api-Id", "Retry-After")
 
 
-def _freeze(response: web.Response) -> bytes:
-    body = response.body if isinstance(response.body, bytes) else b""
+def _freeze(response: Response) -> bytes:
+    body = response.body
     headers = [(k, response.headers[k]) for k in _REPLAYED_HEADERS if k in response.headers]
     return codecs.encode_json({"status": response.status, "headers": headers, "body": body.hex()})
 
 
-def _thaw(stored: bytes) -> web.Response:
+def _thaw(stored: bytes) -> Response:
     data = codecs.decode_json(stored)
-    response = web.Response(status=data["status"], body=bytes.fromhex(data["body"]))
+    response = Response(data["status"], bytes.fromhex(data["body"]))
     for key, value in data["headers"]:
         response.headers[key] = value
     response.headers["Idempotent-Replayed"] = "true"
@@ -619,6 +605,11 @@ def _decode_reply(raw: RawReply) -> Any:
     if 200 <= raw.status < 300:
         raise UpstreamUnreadable(log_detail=f"upstream answered {ctype or 'no content type'}")
     return None
+
+
+def _decoded_path(raw: str) -> str:
+    """The path as a person reads it (messages, logs, ``$route.path``): percent-decoded."""
+    return unquote(raw) if "%" in raw else raw
 
 
 def _snapshot(params: dict[str, Any]) -> dict[str, Any]:

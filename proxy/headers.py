@@ -2,8 +2,8 @@
 
 Hop-by-hop headers (RFC 9110 §7.6.1, plus any named in ``Connection``) belong to one connection
 and are dropped. Headers that describe a body are dropped too, because the proxy re-encodes
-every body it translates and aiohttp then writes the right ``Content-Length`` and
-``Content-Encoding`` for the bytes actually sent. Client credentials never go upstream.
+every body it translates, and the server then writes the ``Content-Length`` of the bytes it
+actually sends (uncompressed). Client credentials never go upstream.
 """
 
 from __future__ import annotations

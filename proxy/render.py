@@ -4,31 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-
 from proxy import codecs
 from proxy.dialects import plivo, twilio
 from proxy.errors import Problem
+from proxy.http_messages import Response
 
 
 def success(
     body: Any, *, style: str, fmt: str, resource: str | None, status: int, api_id: str | None = None
-) -> web.Response:
+) -> Response:
     if style == "plivo":
         if isinstance(body, dict) and api_id is not None:
             body = {"api_id": api_id, **{k: v for k, v in body.items() if k != "api_id"}}
         fmt = "json"
     data = codecs.encode(body, fmt, resource=resource)
-    return web.Response(status=status, body=data, content_type=codecs.MEDIA_TYPES[fmt])
+    return Response(status, data, content_type=codecs.MEDIA_TYPES[fmt])
 
 
 def problem(
     p: Problem, *, style: str, fmt: str, api_id: str | None = None, list_endpoint: bool = False
-) -> web.Response:
+) -> Response:
     if style == "plivo":
         body = plivo.error_body(p, api_id=api_id or plivo.new_api_id(), list_endpoint=list_endpoint)
-        return web.Response(
-            status=p.status, body=codecs.encode_json(body), content_type="application/json"
-        )
+        return Response(p.status, codecs.encode_json(body), content_type="application/json")
     data = codecs.encode(twilio.error_body(p), fmt, error=True)
-    return web.Response(status=p.status, body=data, content_type=codecs.MEDIA_TYPES[fmt])
+    return Response(p.status, data, content_type=codecs.MEDIA_TYPES[fmt])

@@ -6,9 +6,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from proxy.settings.loader import Config
+
+if TYPE_CHECKING:
+    from tests.dialect_server import DialectTestServer
 
 
 class ServerThread:
@@ -19,6 +24,7 @@ class ServerThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.runners: list[web.AppRunner] = []
+        self.dialects: list[DialectTestServer] = []
 
     def call(self, factory: Callable[[], Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(factory(), self.loop).result(timeout=30)
@@ -36,8 +42,24 @@ class ServerThread:
         url: str = self.call(start)
         return url
 
+    def serve_config(self, config: Config) -> str:
+        """Dialect's own server for ``config``, as ``dialect serve`` runs it."""
+
+        from tests.dialect_server import DialectTestServer
+
+        async def start() -> str:
+            server = DialectTestServer(config)
+            await server.start_server()
+            self.dialects.append(server)
+            return server.url
+
+        url: str = self.call(start)
+        return url
+
     def close(self) -> None:
         async def stop() -> None:
+            for server in reversed(self.dialects):
+                await server.close()
             for runner in reversed(self.runners):
                 await runner.cleanup()
 

@@ -14,8 +14,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 from twilio.rest import Client
 
-from proxy.app import build_app
 from proxy.demo.plivo_mock import PLIVO_MOCK_STATE, PlivoMockState, build_plivo_mock
+from proxy.settings.loader import Config
+from tests.dialect_server import DialectTestServer
 from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN, facade_config
 
 
@@ -32,8 +33,11 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Stack:
+async def stack(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    dialect_server: Callable[[Config], Awaitable[DialectTestServer]],
+) -> Stack:
     mock = build_plivo_mock(PLIVO_ID, PLIVO_TOKEN)
     upstream = await aiohttp_server(mock)
-    proxy = await aiohttp_server(build_app(facade_config(upstream), configure_logging=False))
+    proxy = await dialect_server(facade_config(upstream))
     return Stack(str(proxy.make_url("")).rstrip("/"), mock[PLIVO_MOCK_STATE])

@@ -14,10 +14,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from proxy.app import build_app
 from proxy.demo.twilio_mock import TWILIO_MOCK_STATE, TwilioMockState, build_twilio_mock
 from proxy.settings import load_config
+from proxy.settings.loader import Config
 from tests.conftest import ROOT
+from tests.dialect_server import DialectTestServer
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +56,7 @@ def patched_bases() -> Iterator[Callable[[str], None]]:
 
 async def facade_over(
     aiohttp_server: Callable[..., Awaitable[TestServer]],
+    dialect_server: Callable[[Config], Awaitable[DialectTestServer]],
     patched_bases: Callable[[str], None],
     upstream_app: web.Application,
 ) -> None:
@@ -68,16 +70,18 @@ async def facade_over(
         "TWILIO_API_URL": str(upstream.make_url("")).rstrip("/"),
     }
     config = load_config(ROOT / "config" / "plivo-over-twilio.yaml", env=env)
-    proxy = await aiohttp_server(build_app(config, configure_logging=False))
+    proxy = await dialect_server(config)
     patched_bases(str(proxy.make_url("/v1/Account")))
 
 
 @pytest.fixture
 async def stack(
-    aiohttp_server: Callable[..., Awaitable[TestServer]], patched_bases: Callable[[str], None]
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    dialect_server: Callable[[Config], Awaitable[DialectTestServer]],
+    patched_bases: Callable[[str], None],
 ) -> PlivoStack:
     mock = build_twilio_mock(TWILIO_SID, TWILIO_TOKEN)
-    await facade_over(aiohttp_server, patched_bases, mock)
+    await facade_over(aiohttp_server, dialect_server, patched_bases, mock)
     return PlivoStack(mock[TWILIO_MOCK_STATE])
 
 
@@ -168,14 +172,16 @@ async def test_calls_create_get_list(stack: PlivoStack) -> None:
 
 @pytest.fixture
 async def broken_upstream_client(
-    aiohttp_server: Callable[..., Awaitable[TestServer]], patched_bases: Callable[[str], None]
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    dialect_server: Callable[[Config], Awaitable[DialectTestServer]],
+    patched_bases: Callable[[str], None],
 ) -> plivo.RestClient:
     async def failing(request: web.Request) -> web.Response:
         return web.Response(status=503, text="upstream down")
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", failing)
-    await facade_over(aiohttp_server, patched_bases, app)
+    await facade_over(aiohttp_server, dialect_server, patched_bases, app)
     return plivo.RestClient(AUTH_ID, AUTH_TOKEN)
 
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from proxy.app import build_app
 from proxy.demo.plivo_mock import PLIVO_MOCK_STATE, PlivoMockState, build_plivo_mock
 from proxy.settings import load_config
 from proxy.settings.loader import Config
 from tests.conftest import ROOT
+from tests.dialect_server import DialectTestServer
 
 SID = "AC" + "a1" * 16
 TOKEN = "twilio-token-for-tests"
@@ -60,5 +60,5 @@ async def facade(
 ) -> Facade:
     mock = build_plivo_mock(PLIVO_ID, PLIVO_TOKEN)
     upstream = await aiohttp_server(mock)
-    client = await aiohttp_client(build_app(facade_config(upstream), configure_logging=False))
+    client = await aiohttp_client(DialectTestServer(facade_config(upstream)))
     return Facade(client, upstream, mock[PLIVO_MOCK_STATE])

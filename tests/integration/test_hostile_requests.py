@@ -16,7 +16,6 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy.app import build_app
 from proxy.demo.plivo_mock import build_plivo_mock
 from proxy.demo.twilio_mock import build_twilio_mock
 from proxy.settings import load_config_text
@@ -63,9 +62,9 @@ def targets() -> Iterator[Targets]:
         plivo_cfg = relaxed("plivo-over-twilio.yaml", plivo_env)
         sidecar_cfg = relaxed("sidecar-plivo-to-twilio.yaml", {"LEGACY_URL": plivo_up})
         yield Targets(
-            twilio=servers.serve(lambda: build_app(twilio_cfg, configure_logging=False)),
-            plivo=servers.serve(lambda: build_app(plivo_cfg, configure_logging=False)),
-            sidecar=servers.serve(lambda: build_app(sidecar_cfg, configure_logging=False)),
+            twilio=servers.serve_config(twilio_cfg),
+            plivo=servers.serve_config(plivo_cfg),
+            sidecar=servers.serve_config(sidecar_cfg),
         )
     finally:
         servers.close()

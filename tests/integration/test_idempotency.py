@@ -15,10 +15,10 @@ import orjson
 import pytest
 from aiohttp import web
 
-from proxy.app import build_app
 from proxy.settings import load_config, load_config_text
 from proxy.store import MemoryStore, RedisStore
 from tests.conftest import ROOT
+from tests.dialect_server import DialectTestServer
 from tests.integration.conftest import AUTH, SID, Facade, facade_env
 from tests.integration.test_upstream_faults import serve
 
@@ -56,7 +56,7 @@ async def test_refused_connection_is_not_remembered(aiohttp_client: Any) -> None
     config = load_config(
         ROOT / "config" / "twilio-over-plivo.yaml", env=facade_env(f"http://127.0.0.1:{port}")
     )
-    client = await aiohttp_client(build_app(config, configure_logging=False))
+    client = await aiohttp_client(DialectTestServer(config))
     for _ in range(2):
         resp = await client.post(MESSAGES, data=FORM, headers=AUTH)
         assert resp.status == 502 and "Idempotent-Replayed" not in resp.headers
@@ -85,9 +85,7 @@ async def test_timed_out_call_is_not_placed_twice_through_the_plivo_facade(
         "TWILIO_AUTH_TOKEN": "t",
         "TWILIO_API_URL": url,
     }
-    client = await aiohttp_client(
-        build_app(load_config_text(text, env=env), configure_logging=False)
-    )
+    client = await aiohttp_client(DialectTestServer(load_config_text(text, env=env)))
     import base64
 
     auth = {"Authorization": "Basic " + base64.b64encode(b"MAIDEMPOTENT00000001:p").decode()}
@@ -163,10 +161,7 @@ async def test_two_replicas_sharing_redis_send_once(
     }
     replicas = [
         await aiohttp_client(
-            build_app(
-                load_config(ROOT / "config" / "twilio-over-plivo.yaml", env=env),
-                configure_logging=False,
-            )
+            DialectTestServer(load_config(ROOT / "config" / "twilio-over-plivo.yaml", env=env))
         )
         for _ in range(2)
     ]

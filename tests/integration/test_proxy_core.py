@@ -132,10 +132,10 @@ async def test_absolute_form_target_is_refused_not_proxied(facade: Facade) -> No
 async def test_plivo_style_bodies_carry_a_fresh_api_id_also_in_header_and_log(
     aiohttp_client: Any, aiohttp_server: Any
 ) -> None:
-    from proxy.app import build_app
     from proxy.demo.twilio_mock import build_twilio_mock
     from proxy.settings import load_config
     from tests.conftest import ROOT
+    from tests.dialect_server import DialectTestServer
     from tests.integration.conftest import basic
 
     upstream = await aiohttp_server(build_twilio_mock("AC" + "d4" * 16, "t"))
@@ -147,10 +147,7 @@ async def test_plivo_style_bodies_carry_a_fresh_api_id_also_in_header_and_log(
         "TWILIO_API_URL": str(upstream.make_url("")).rstrip("/"),
     }
     client = await aiohttp_client(
-        build_app(
-            load_config(ROOT / "config" / "plivo-over-twilio.yaml", env=env),
-            configure_logging=False,
-        )
+        DialectTestServer(load_config(ROOT / "config" / "plivo-over-twilio.yaml", env=env))
     )
     out = io.StringIO()
     configure("json", "info", stream=out)

@@ -9,9 +9,9 @@ import defusedxml.ElementTree as SafeET
 import orjson
 from aiohttp import web
 
-from proxy.app import build_app
 from proxy.settings import load_config
 from tests.conftest import ROOT
+from tests.dialect_server import DialectTestServer
 from tests.integration.test_upstream_faults import serve
 
 
@@ -42,7 +42,7 @@ async def sidecar(aiohttp_client: Any, aiohttp_server: Any, seen: list[dict[str,
 
     url = await serve(aiohttp_server, legacy)
     config = load_config(ROOT / "config" / "sidecar-plivo-to-twilio.yaml", env={"LEGACY_URL": url})
-    return await aiohttp_client(build_app(config, configure_logging=False))
+    return await aiohttp_client(DialectTestServer(config))
 
 
 async def test_request_passes_through_unchanged(aiohttp_client: Any, aiohttp_server: Any) -> None:

@@ -1,0 +1,78 @@
+"""The request and response as the proxy sees them: plain data, no I/O.
+
+The listening side (``proxy.http_server``) parses bytes into a :class:`Request` and writes a
+:class:`Response` back; everything between works on these two types only. Keeping them this
+small is what makes a proxied request cheap: no lazily parsed URL objects, no stream readers,
+no per-request property caches, nothing the pass does not read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+
+@dataclass(slots=True)
+class Request:
+    """One complete request: headers and the whole body, already bounded by the server."""
+
+    method: str
+    # The request target exactly as received (origin form ``/path?query``), not decoded.
+    target: str
+    headers: CIMultiDictProxy[str]
+    body: bytes = b""
+    # The peer's address, or None when the transport does not say.
+    remote: str | None = None
+    scheme: str = "http"
+
+    @property
+    def path(self) -> str:
+        """The raw path: the target up to ``?``, still percent-encoded."""
+        return self.target.partition("?")[0]
+
+    @property
+    def query_string(self) -> str:
+        """The raw query: everything after the first ``?``, still percent-encoded."""
+        return self.target.partition("?")[2]
+
+    @property
+    def content_type(self) -> str:
+        """The media type, lower case, without parameters ('' when there is none)."""
+        return self.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+
+    @property
+    def charset(self) -> str | None:
+        for param in self.headers.get("Content-Type", "").split(";")[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset":
+                return value.strip().strip('"') or None
+        return None
+
+
+class Response:
+    """Status, headers and the whole body. The server adds Content-Length, Date, Connection."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes = b"",
+        *,
+        content_type: str | None = None,
+        headers: Any = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers: CIMultiDict[str] = CIMultiDict(headers) if headers else CIMultiDict()
+        if content_type is not None:
+            self.headers["Content-Type"] = content_type
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {len(self.body)} bytes>"
