@@ -32,6 +32,30 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     return user, secret
 
 
+class Verified:
+    """Authorization headers already verified, so a client's next request skips the work.
+
+    Only headers that passed ``authenticate`` are kept, at most ``limit`` of them (one or two
+    per account in practice), and a config reload starts a fresh table. A lookup compares
+    hashes first (SipHash, keyed per process), so a guessed header gains no timing clue about
+    a stored one; a miss takes the full constant-time comparison of every account.
+    """
+
+    def __init__(self, accounts: Sequence[Account], limit: int = 256) -> None:
+        self.accounts, self.limit = accounts, limit
+        self._known: dict[str, Account] = {}
+
+    def authenticate(self, header: str | None) -> Account:
+        if header is not None:
+            known = self._known.get(header)
+            if known is not None:
+                return known
+        account = authenticate(self.accounts, header)
+        if header is not None and len(self._known) < self.limit:
+            self._known[header] = account
+        return account
+
+
 def authenticate(accounts: Sequence[Account], header: str | None) -> Account:
     creds = parse_basic(header)
     if creds is None:

@@ -24,7 +24,7 @@ from multidict import CIMultiDict
 
 from proxy import codecs, render
 from proxy.admin import ADMIN_PREFIX, Admin
-from proxy.auth import authenticate
+from proxy.auth import Verified
 from proxy.dialects import plivo, twilio
 from proxy.errors import (
     AuthenticationFailed,
@@ -124,6 +124,7 @@ class ProxyHandler:
         self.store: Store = store if store is not None else MemoryStore()
         self.upstreams = upstreams
         self.accounts = config.model.active_accounts
+        self.verified = Verified(self.accounts)
         self.log = get_logger()
         self.metrics = Metrics()
         limits = config.model.server.limits
@@ -229,7 +230,7 @@ class ProxyHandler:
             address = request.remote or "unknown"
             self.auth_limiter.check(address)
             try:
-                account = authenticate(self.accounts, request.headers.get("Authorization"))
+                account = self.verified.authenticate(request.headers.get("Authorization"))
             except AuthenticationFailed:
                 self.auth_limiter.record_failure(address)
                 raise

@@ -42,6 +42,8 @@ class FailureLimiter:
         return times
 
     def check(self, address: str) -> None:
+        if address not in self._failures:  # the common case: no recent failure at all
+            return
         now = self.clock()
         times = self._recent(address, now)
         if len(times) >= self.max_failures:

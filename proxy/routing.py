@@ -127,12 +127,19 @@ class RouteMatch:
     params: dict[str, str]
 
 
+HIT_TABLE = 1024
+
+
 class Router:
     def __init__(self, routes: Sequence[CompiledRoute], default_style: Style) -> None:
         self.routes = tuple(routes)
         self.default_style: Style = default_style
         # Routes a method can reach, in config order: most requests try only their own.
         self._by_method: dict[str, tuple[CompiledRoute, ...]] = {}
+        # Recent (method, raw path) hits: a client polling one resource matches it once. Only
+        # hits are kept, and the table is emptied when full, so it stays small whatever
+        # paths clients send.
+        self._hits: dict[tuple[str, str], tuple[CompiledRoute, dict[str, str]]] = {}
 
     def _candidates(self, method: str) -> tuple[CompiledRoute, ...]:
         found = self._by_method.get(method)
@@ -148,10 +155,18 @@ class Router:
         return found
 
     def match(self, method: str, raw_path: str) -> tuple[RouteMatch | None, list[str]]:
-        """The first route matching method and path; else the methods the path would allow."""
+        """The first route matching method and path; else the methods the path would allow.
+
+        The match's ``params`` are the caller's own copy, free to edit."""
+        hit = self._hits.get((method, raw_path))
+        if hit is not None:
+            return RouteMatch(hit[0], dict(hit[1])), []
         for route in self._candidates(method):
             params = route.template.match(raw_path)
             if params is not None:
+                if len(self._hits) >= HIT_TABLE:
+                    self._hits.clear()
+                self._hits[(method, raw_path)] = (route, dict(params))
                 return RouteMatch(route, params), []
         allowed: list[str] = []
         for route in self.routes:
