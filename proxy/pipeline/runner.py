@@ -20,11 +20,13 @@ class _NestedFailure(StepFailure):
         self.index, self.op = index, op
 
 
-def run_nested(steps: Sequence[Step], ex: Exchange, doc: Any, where: str) -> Any:
+def run_nested(steps: Sequence[Step], ex: Exchange, doc: Any, where: str, *, start: int = 0) -> Any:
+    """``steps`` from index ``start`` on (a fused pipeline hands over mid-way), failures named
+    by their index in the whole list."""
     # One try around the loop: entering it costs nothing, and the index is known on failure.
-    i = 0
+    i = start
     try:
-        for i, step in enumerate(steps):  # noqa: B007 - i is read on failure
+        for i, step in enumerate(steps[start:] if start else steps, start):  # noqa: B007
             doc = step.run(ex, doc)
     except _NestedFailure as exc:
         exc.index = f"{i}.{exc.index}"

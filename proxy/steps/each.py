@@ -19,11 +19,15 @@ from pydantic import PrivateAttr, model_validator
 
 from proxy.exchange import Exchange
 from proxy.pipeline.paths import DataPath
-from proxy.pipeline.step import Step, StepFailure, compiled, parse_path
+from proxy.pipeline.step import Step, StepFailure, StepFn, compiled, parse_path
 
 
 class NestedSteps(Step):
-    """Base for steps that hold other steps; the config compiler fills ``_steps``."""
+    """Base for steps that hold other steps; the config compiler fills ``_steps``.
+
+    The compiled form runs the steps as one fused function (``proxy.pipeline.fused``), built
+    when they are bound, so at load time: a record pipeline runs once per record of a list.
+    """
 
     _steps: Sequence[Step] = PrivateAttr(default=())
 
@@ -32,6 +36,7 @@ class NestedSteps(Step):
 
     def bind(self, steps: Sequence[Step]) -> None:
         compiled(self, "_steps", steps)
+        self.prepare()
 
 
 class Each(NestedSteps):
@@ -65,6 +70,23 @@ class Each(NestedSteps):
                 value[i] = run_nested(self._steps, ex, item, f"{where}[{i}]")
         return doc
 
+    def fast_apply(self) -> StepFn:
+        from proxy.pipeline.fused import fuse
+
+        pipeline, at = fuse(self._steps), self._at
+
+        def each(ex: Exchange, doc: Any) -> Any:
+            for value, where in at.find(doc):
+                if value is None:
+                    continue
+                if not isinstance(value, list):
+                    raise StepFailure(f"expected a list, found {type(value).__name__}", where)
+                for i, item in enumerate(value):
+                    value[i] = pipeline(ex, item, where, i)
+            return doc
+
+        return each
+
 
 class Use(NestedSteps):
     op: Literal["use"]
@@ -77,3 +99,9 @@ class Use(NestedSteps):
         from proxy.pipeline.runner import run_nested
 
         return run_nested(self._steps, ex, doc, "")
+
+    def fast_apply(self) -> StepFn:
+        from proxy.pipeline.fused import fuse
+
+        pipeline = fuse(self._steps)
+        return lambda ex, doc: pipeline(ex, doc, "", None)
