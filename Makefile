@@ -6,10 +6,17 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test lint typecheck unit services bench clean
 
-$(STAMP): pyproject.toml
+# The modules setup.py compiles with mypyc: a change to one rebuilds them (see README.md).
+COMPILED := $(shell sed -n 's/^    "\(proxy\/[a-z_/]*\.py\)",$$/\1/p' setup.py)
+
+# Two steps: the dependencies (mypyc among them) first, then the project built against them,
+# its request path compiled to C where a compiler is present.
+$(STAMP): pyproject.toml setup.py $(COMPILED)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=77' wheel
+	DIALECT_COMPILE=0 $(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-build-isolation --no-deps -e .
+	$(BIN)/python -m proxy --version
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,8 +25,8 @@ run: install
 	$(BIN)/dialect demo
 
 lint: install
-	$(BIN)/ruff check proxy tests bench
-	$(BIN)/ruff format --check proxy tests bench
+	$(BIN)/ruff check proxy tests bench setup.py
+	$(BIN)/ruff format --check proxy tests bench setup.py
 
 typecheck: install
 	$(BIN)/mypy
@@ -45,4 +52,5 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dialect__mypyc.*.so
+	find proxy -name "*.so" -delete

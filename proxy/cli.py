@@ -10,6 +10,7 @@ from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from proxy import build_info
 from proxy.errors import ConfigError
 from proxy.logs import get_logger
 from proxy.settings.loader import Config, load_config
@@ -202,6 +203,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dialect", description=__doc__)
+    parser.add_argument("--version", action="version", version=build_info.describe())
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve a config")

@@ -151,8 +151,8 @@ class ProxyHandler:
             error = exc
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a bug: log it, never show it
-            self.log.exception("unhandled", request_id=info.request_id, error=type(exc).__name__)
+        except Exception as bug:  # log it, never show it
+            self.log.exception("unhandled", request_id=info.request_id, error=type(bug).__name__)
             error = ProxyError()
         if error is not None:
             response = self._render_problem(error, info)

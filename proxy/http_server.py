@@ -66,6 +66,8 @@ LINGER_SECONDS = 2.0  # see _Connection._close_after_answer
 LINGER_BYTES = 16 * 1024 * 1024
 # Connections the kernel may hold before they are accepted (a burst of clients at once).
 BACKLOG = 1024
+# The name of every connection's task (tests and debuggers tell them from other work by it).
+CONNECTION_TASK = "dialect-connection"
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Framing headers are the server's: a handler's copy could contradict the bytes written.
@@ -303,7 +305,7 @@ class _Connection(asyncio.Protocol):
         elif len(self.queue) + self.handling >= MAX_PENDING:
             self._update_reading()
         if self.task is None:
-            task = self.task = self.loop.create_task(self._serve())
+            task = self.task = self.loop.create_task(self._serve(), name=CONNECTION_TASK)
             self.server._tasks.add(task)
         else:
             self._wake()
@@ -651,7 +653,7 @@ class HTTPServer:
             backlog=BACKLOG,
         )
         self._servers.append(server)
-        bound = [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in server.sockets]
+        bound = [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in _sockets(server)]
         self._addresses.extend(bound)
         return bound
 
@@ -767,3 +769,8 @@ def _log_failure(log: Any, event: str, exc: BaseException | None) -> None:
     frames = traceback.extract_tb(exc.__traceback__) if exc is not None else []
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
     log.error(event, error=type(exc).__name__, where=where)
+
+
+def _sockets(server: asyncio.AbstractServer) -> list[Any]:
+    # The stubs say a tuple; uvloop hands a list. Compiled code checks what it is told.
+    return list(getattr(server, "sockets", ()))

@@ -100,7 +100,27 @@ class BufferedLines:
         self.scheduled = True
         loop.call_soon(self.flush)
 
-    info = debug = warning = error = critical = exception = log = msg
+    # The names structlog calls by level; each writes the same way.
+    def debug(self, message: str) -> None:
+        self.msg(message)
+
+    def info(self, message: str) -> None:
+        self.msg(message)
+
+    def warning(self, message: str) -> None:
+        self.msg(message)
+
+    def error(self, message: str) -> None:
+        self.msg(message)
+
+    def critical(self, message: str) -> None:
+        self.msg(message)
+
+    def exception(self, message: str) -> None:
+        self.msg(message)
+
+    def log(self, message: str) -> None:
+        self.msg(message)
 
     def flush(self) -> None:
         self.scheduled = False

@@ -116,21 +116,23 @@ class Upstream:
                 budget=budget,
                 max_body=self.settings.max_body_bytes,
             )
-        except http_client.BodyTooLarge as exc:
-            raise UpstreamTooLarge(log_detail=str(exc)) from None
-        except (http_client.ResponseTimeout, http_client.ConnectTimeout) as exc:
-            raise UpstreamTimeout(log_detail=f"{self.name}: timed out: {exc}") from None
-        except http_client.ConnectFailed as exc:
-            raise UpstreamUnreachable(log_detail=f"{self.name}: connect failed: {exc}") from None
-        except http_client.IncompleteBody as exc:
+        # One name per clause: compiled, an ``except`` name keeps the first clause's type.
+        except http_client.BodyTooLarge as large:
+            raise UpstreamTooLarge(log_detail=str(large)) from None
+        except (http_client.ResponseTimeout, http_client.ConnectTimeout) as late:
+            raise UpstreamTimeout(log_detail=f"{self.name}: timed out: {late}") from None
+        except http_client.ConnectFailed as refused:
+            detail = f"{self.name}: connect failed: {refused}"
+            raise UpstreamUnreachable(log_detail=detail) from None
+        except http_client.IncompleteBody as truncated:
             raise UpstreamError(
                 "The upstream service sent an incomplete or malformed body.",
-                log_detail=f"{self.name}: payload error: {exc}",
+                log_detail=f"{self.name}: payload error: {truncated}",
             ) from None
-        except (http_client.HTTPClientError, ValueError) as exc:
+        except (http_client.HTTPClientError, ValueError) as broken:
             raise UpstreamError(
                 "The upstream service closed the connection or answered malformed HTTP.",
-                log_detail=f"{self.name}: {exc.__class__.__name__}: {exc}",
+                log_detail=f"{self.name}: {broken.__class__.__name__}: {broken}",
             ) from None
         return RawReply(response.status, response.headers, response.body)
 

@@ -28,13 +28,13 @@ def run_nested(steps: Sequence[Step], ex: Exchange, doc: Any, where: str, *, sta
     try:
         for i, step in enumerate(steps[start:] if start else steps, start):  # noqa: B007
             doc = step.run(ex, doc)
-    except _NestedFailure as exc:
-        exc.index = f"{i}.{exc.index}"
-        exc.path = _join(where, exc.path)
+    except _NestedFailure as deeper:
+        deeper.index = f"{i}.{deeper.index}"
+        deeper.path = _join(where, deeper.path)
         raise
-    except StepFailure as exc:
-        nested = _NestedFailure(exc, str(i), steps[i].op)
-        nested.path = _join(where, exc.path)
+    except StepFailure as failure:
+        nested = _NestedFailure(failure, str(i), steps[i].op)
+        nested.path = _join(where, failure.path)
         raise nested from None
     return doc
 
@@ -44,17 +44,17 @@ def run_steps(steps: Sequence[Step], ex: Exchange, doc: Any, *, phase: str) -> A
     try:
         for i, step in enumerate(steps):  # noqa: B007 - i is read on failure
             doc = step.run(ex, doc)
-    except _NestedFailure as exc:
+    except _NestedFailure as deeper:
         raise StepError(
-            exc.reason,
+            deeper.reason,
             route=ex.route_name,
             phase=phase,
-            index=f"{i}.{exc.index}",
-            op=f"{steps[i].op}/{exc.op}",
-            path=exc.path,
-            status=exc.status,
-            code=exc.code,
-            message=exc.message,
+            index=f"{i}.{deeper.index}",
+            op=f"{steps[i].op}/{deeper.op}",
+            path=deeper.path,
+            status=deeper.status,
+            code=deeper.code,
+            message=deeper.message,
         ) from None
     except StepFailure as exc:
         raise StepError(

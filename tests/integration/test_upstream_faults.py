@@ -15,6 +15,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from proxy.http_server import CONNECTION_TASK
 from proxy.settings import load_config_text
 from tests.conftest import ROOT
 from tests.dialect_server import DialectTestServer
@@ -279,8 +280,7 @@ async def test_faults_leak_no_connections(aiohttp_client: Any, aiohttp_server: A
         # Server-side connection tasks come and go with keep-alive connections (aiohttp's for
         # the fake upstream, Dialect's own for the client); count everything else.
         return sum(
-            "RequestHandler.start" not in repr(t.get_coro())
-            and "_Connection._serve" not in repr(t.get_coro())
+            "RequestHandler.start" not in repr(t.get_coro()) and t.get_name() != CONNECTION_TASK
             for t in asyncio.all_tasks()
         )
 
