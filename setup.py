@@ -25,6 +25,7 @@ COMPILED = [
     "proxy/app.py",
     "proxy/auth.py",
     "proxy/codecs/json_codec.py",
+    "proxy/converters.py",
     "proxy/dialects/plivo.py",
     "proxy/dialects/twilio.py",
     "proxy/exchange.py",

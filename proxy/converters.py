@@ -37,8 +37,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from proxy.converter_args import AgoArgs, DecimalArgs, E164Args, SepArgs, SidArgs, UuidArgs
 from proxy.dialects import plivo, twilio
 
 
@@ -55,10 +56,6 @@ class ConverterSpec:
     summary: str
     args: type[BaseModel] | None
     build: Callable[[Any], Converter]
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _none_safe(fn: Callable[[Any], Any]) -> Converter:
@@ -86,12 +83,14 @@ def _cached_text(general: Converter, maxsize: int = 4096) -> Converter:
     not cached and propagates as it did.
     """
 
-    @functools.lru_cache(maxsize=maxsize)
-    def of_text(text: str) -> tuple[bool, Any]:
+    def answer(text: str) -> tuple[bool, Any]:
         try:
             return True, general(text)
         except ConversionError as exc:
             return False, str(exc)
+
+    # Not a decorator: compiled, a decorated inner function is not bound where it is used.
+    of_text = functools.lru_cache(maxsize=maxsize)(answer)
 
     def convert(value: Any) -> Any:
         if type(value) is str:
@@ -176,11 +175,6 @@ def _plivo_filter(value: Any) -> Any:
     return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class AgoArgs(_Args):
-    days: float = 0
-    hours: float = 0
-
-
 def _ago(args: AgoArgs) -> Converter:
     delta = timedelta(days=args.days, hours=args.hours)
 
@@ -208,12 +202,6 @@ def _e164_of(digits: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-class E164Args(_Args):
-    # lenient: an impossible number gets its "+" and is left for the upstream to refuse
-    # (a Plivo send lists refused destinations instead of failing the whole request).
-    lenient: bool = False
 
 
 def _e164(args: E164Args | None) -> Converter:
@@ -248,10 +236,6 @@ def _plivo_number_converter(_args: None) -> Converter:
 # -- identifiers -------------------------------------------------------------------------------
 
 
-class SidArgs(_Args):
-    prefix: str = Field(pattern=r"^[A-Z]{2}$")
-
-
 def _twilio_sid(args: SidArgs) -> Converter:
     def convert(value: Any) -> Any:
         if twilio.is_sid(value, args.prefix):
@@ -270,10 +254,6 @@ def _twilio_sid(args: SidArgs) -> Converter:
         return general(value)
 
     return fast
-
-
-class UuidArgs(_Args):
-    prefixes: list[str] | None = None
 
 
 def _uuid_from_sid(args: UuidArgs) -> Converter:
@@ -349,11 +329,6 @@ def _boolean(value: Any) -> Any:
     raise ConversionError(f"not a boolean: {_short(value)}")
 
 
-class DecimalArgs(_Args):
-    places: int = Field(default=5, ge=0, le=12)
-    negate: bool = False
-
-
 def _decimal_string(args: DecimalArgs) -> Converter:
     quantum = Decimal(1).scaleb(-args.places)
 
@@ -370,7 +345,12 @@ def _decimal_string(args: DecimalArgs) -> Converter:
             number = -number
         if number == 0:
             number = abs(number)
-        return str(number.quantize(quantum))
+        try:
+            return str(number.quantize(quantum))
+        except InvalidOperation:  # more digits than the decimal context holds
+            raise ConversionError(
+                f"not a decimal with {args.places} places: {_short(value)}"
+            ) from None
 
     # Prices and rates recur across records. (Decimal arithmetic reads the thread's decimal
     # context; the proxy never changes it, so a cached answer is the one it would compute.)
@@ -409,10 +389,6 @@ def _count(value: Any) -> Any:
     if value is None:
         return 0
     return len(value) if isinstance(value, list | tuple) else 1
-
-
-class SepArgs(_Args):
-    sep: str = Field(default="<", min_length=1)
 
 
 def _split(args: SepArgs) -> Converter:

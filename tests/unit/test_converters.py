@@ -76,6 +76,9 @@ def test_types_prices_and_codes() -> None:
         conv("integer")("3x")
     price = conv("decimal_string", {"places": 5, "negate": True})
     assert price("0.0025") == "-0.00250" and price("0.00000") == "0.00000" and price(None) is None
+    # More digits than the decimal context holds: a refusal the step reports, not a crash.
+    with pytest.raises(ConversionError, match="5 places"):
+        price("1" + "0" * 30)
     code = conv("plivo_error_code")
     assert [code(v) for v in ("000", "", None, 0, "30", 200)] == [None, None, None, None, 30, 200]
 

@@ -172,7 +172,10 @@ def _ref_decimal(places: int, negate: bool) -> Callable[[Any], Any]:
             number = -number
         if number == 0:
             number = abs(number)
-        return str(number.quantize(quantum))
+        try:
+            return str(number.quantize(quantum))
+        except InvalidOperation:  # too many digits: refused, not a crash (a 500)
+            raise ConversionError(f"not a decimal with {places} places: {_short(value)}") from None
 
     return _none_safe(convert)
 
