@@ -139,6 +139,8 @@ class BufferedLines:
 # while info lines are filtered out.
 _REQUEST_CHAIN: list[Any] = [None]
 _BUFFER: list[BufferedLines | None] = [None]
+# Whether the chain is the JSON one: its processors are then applied inline (see log_request).
+_JSON_LINES: list[bool] = [False]
 
 
 def _flush_at_exit() -> None:
@@ -185,6 +187,7 @@ def configure(
         cache_logger_on_first_use=True,
     )
     _REQUEST_CHAIN[0] = (processors, logger) if threshold <= logging.INFO else None
+    _JSON_LINES[0] = fmt == "json"
 
 
 def log_request(event: dict[str, Any]) -> None:
@@ -202,6 +205,14 @@ def log_request(event: dict[str, Any]) -> None:
         # structlog was set up by someone else since (a test capturing lines): go its way.
         fields = {k: v for k, v in event.items() if k != "event"}
         get_logger().info(event["event"], **fields)
+        return
+    if _JSON_LINES[0]:
+        # The JSON chain's steps in its order, called directly: structlog's add_log_level,
+        # then ours; format_exc_info has nothing to do for a line without exc_info.
+        event["level"] = "info"
+        add_timestamp(logger, "info", event)
+        redact_keys(logger, "info", event)
+        logger.msg(scrub_line(logger, "info", _dumps(event)))
         return
     line: Any = event
     try:

@@ -81,6 +81,8 @@ class DataPath:
     text: str
     segments: tuple[Segment, ...]
     top_key: str | None = field(init=False, default=None, compare=False)
+    # Known once: ``get`` runs for every reference of every request.
+    has_wildcard: bool = field(init=False, default=False, compare=False)
 
     @classmethod
     def parse(cls, text: str) -> DataPath:
@@ -123,10 +125,7 @@ class DataPath:
         # The key, when the path is one plain key (``sid``): steps then skip the walk.
         one = self.segments[0] if len(self.segments) == 1 else None
         object.__setattr__(self, "top_key", one if isinstance(one, str) else None)
-
-    @property
-    def has_wildcard(self) -> bool:
-        return WILDCARD in self.segments
+        object.__setattr__(self, "has_wildcard", WILDCARD in self.segments)
 
     def child(self, key: str) -> DataPath:
         segs = (*self.segments, key)

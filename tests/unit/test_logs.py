@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from proxy.logs import configure, get_logger, set_secrets
+from proxy.logs import configure, get_logger, log_request, set_secrets
 
 
 def lines(out: io.StringIO) -> list[dict[str, object]]:
@@ -61,3 +61,36 @@ def test_timestamp_is_iso_utc_with_microseconds_and_current() -> None:
         moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         assert abs(datetime.now(UTC) - moment) < timedelta(seconds=5)
     assert stamps[0] <= stamps[1]
+
+
+def test_the_request_line_is_the_line_a_logger_would_write() -> None:
+    # log_request applies the JSON chain's processors inline: same keys in the same order,
+    # the same scrubbing, as get_logger().info() through structlog.
+    set_secrets(["hunter2-secret-token"])
+    try:
+        fields = {
+            "request_id": "r1",
+            "route": "messages.fetch",
+            "status": 502,
+            "upstream_status": [401],
+            "error": "upstream said hunter2-secret-token",
+            "password": "abc",
+        }
+        via_logger, inline = io.StringIO(), io.StringIO()
+        configure("json", "info", stream=via_logger)
+        get_logger().info("request", **fields)
+        configure("json", "info", stream=inline)
+        log_request({**fields, "event": "request"})
+    finally:
+        set_secrets([])
+    a, b = lines(via_logger)[0], lines(inline)[0]
+    a.pop("timestamp"), b.pop("timestamp")
+    assert list(a.items()) == list(b.items())
+    assert b["error"] == "upstream said [secret]" and b["password"] == "[secret]"
+
+
+def test_the_request_line_is_dropped_below_its_level() -> None:
+    out = io.StringIO()
+    configure("json", "warning", stream=out)
+    log_request({"request_id": "r1", "event": "request"})
+    assert out.getvalue() == ""
