@@ -113,7 +113,7 @@ _ID_COUNTER = itertools.count()
 def new_request_id(incoming: str | None) -> str:
     if incoming and _REQUEST_ID.match(incoming):
         return incoming
-    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}"
+    return _ID_PREFIX + "%012x" % (next(_ID_COUNTER) & 0xFFFFFFFFFFFF)
 
 
 class ProxyHandler:

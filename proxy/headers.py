@@ -43,15 +43,27 @@ def _connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
         else [v for k, v in headers.items() if k.lower() == "connection"]
     )
     if not values:
-        return frozenset()
-    return frozenset(t.strip().lower() for v in values for t in v.split(",") if t.strip())
+        return _NONE
+    if len(values) == 1 and "," not in values[0]:
+        # One token, nearly always keep-alive or close: a set made once.
+        token = values[0].strip().lower()
+        known = _USUAL.get(token)
+        if known is not None:
+            return known
+        return frozenset((token,)) if token else _NONE
+    return frozenset([t.strip().lower() for v in values for t in v.split(",") if t.strip()])
+
+
+_NONE: frozenset[str] = frozenset()
+_USUAL = {token: frozenset((token,)) for token in ("keep-alive", "close", "upgrade", "te")}
 
 
 def upstream_headers(
     incoming: Mapping[str, str], *, client_ip: str | None, scheme: str, request_id: str
 ) -> CIMultiDict[str]:
     tokens = _connection_tokens(incoming)
-    drop = _UPSTREAM_DROP | tokens if tokens else _UPSTREAM_DROP
+    # "Connection: keep-alive" names a header dropped anyway: no new set for it.
+    drop = _UPSTREAM_DROP | tokens if tokens and not tokens <= _UPSTREAM_DROP else _UPSTREAM_DROP
     out: CIMultiDict[str] = CIMultiDict()
     for key, value in incoming.items():
         low = key.lower()
@@ -69,7 +81,11 @@ def upstream_headers(
 
 def downstream_headers(upstream: Mapping[str, str]) -> CIMultiDict[str]:
     tokens = _connection_tokens(upstream)
-    drop = _DOWNSTREAM_DROP | tokens if tokens else _DOWNSTREAM_DROP
+    drop = (
+        _DOWNSTREAM_DROP | tokens
+        if tokens and not tokens <= _DOWNSTREAM_DROP
+        else _DOWNSTREAM_DROP
+    )
     out: CIMultiDict[str] = CIMultiDict()
     for key, value in upstream.items():
         if key.lower() not in drop:

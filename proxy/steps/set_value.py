@@ -134,7 +134,15 @@ class SetValue(Step):
                     )
 
                 return from_key
-            return self._value
+            get = ref.get
+
+            def from_ref(ex: Exchange, doc: Any) -> Any:
+                found = get(ex, doc)
+                if found is MISSING:
+                    return None
+                return found if type(found) in _ATOMIC else copy.deepcopy(found)
+
+            return from_ref
         value = self.value
         if isinstance(value, str | int | float | bool | None):
             return lambda _ex, _doc: value
@@ -147,6 +155,10 @@ class SetValue(Step):
             found = self._from.get(ex, doc)
             return None if found is MISSING else copy.deepcopy(found)
         return copy.deepcopy(self.value)
+
+
+# Values deepcopy would return as they are: copying them is a call for nothing.
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
 
 
 def _present(parent: Any, key: Any) -> bool:
