@@ -16,7 +16,7 @@ import itertools
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -57,22 +57,25 @@ MAX_ROUNDS = 50
 REPLAY_WAIT = 5.0  # seconds a retry waits for the first attempt's outcome
 
 
-@dataclass
 class RequestInfo:
-    """What the error middleware needs to answer in the client's style, filled as it is known."""
+    """What the error middleware needs to answer in the client's style, filled as it is known.
 
-    request_id: str
-    style: str
-    fmt: str = "json"
-    path: str = ""
-    route: str | None = None
-    list_endpoint: bool = False
-    upstream_status: list[int] = field(default_factory=list)
-    upstream_ids: list[str] = field(default_factory=list)
-    # Plivo-style clients get a time-based api_id on every body, header and log line.
-    api_id: str | None = None
-    # An error already rendered into the answer (idempotent creates keep their outcome).
-    error_detail: str | None = None
+    A plain class, not a dataclass: compiled, a dataclass's generated __init__ stays
+    interpreted Python, and one is made per request."""
+
+    def __init__(self, request_id: str, style: str, fmt: str = "json") -> None:
+        self.request_id = request_id
+        self.style = style
+        self.fmt = fmt
+        self.path = ""
+        self.route: str | None = None
+        self.list_endpoint = False
+        self.upstream_status: list[int] = []
+        self.upstream_ids: list[str] = []
+        # Plivo-style clients get a time-based api_id on every body, header and log line.
+        self.api_id: str | None = None
+        # An error already rendered into the answer (idempotent creates keep their outcome).
+        self.error_detail: str | None = None
 
 
 def _format_from_path(path: str) -> str | None:
@@ -113,7 +116,7 @@ _ID_COUNTER = itertools.count()
 def new_request_id(incoming: str | None) -> str:
     if incoming and _REQUEST_ID.match(incoming):
         return incoming
-    return _ID_PREFIX + "%012x" % (next(_ID_COUNTER) & 0xFFFFFFFFFFFF)
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFF:012x}"
 
 
 class ProxyHandler:
@@ -423,7 +426,9 @@ class ProxyHandler:
         # The upstream's total timeout bounds the whole exchange, follow-up rounds included:
         # each call gets what is left of it (a deadline, not a timer task per request).
         total = self.config.model.upstreams[route.settings.upstream].timeout.total
-        flight = flight._replace(deadline=time.monotonic() + total)
+        # A new tuple, not _replace(): that one is interpreted Python on every request.
+        request, _, ex, info, passthrough, _ = flight
+        flight = Flight(request, route, ex, info, passthrough, time.monotonic() + total)
         try:
             replies = await self._call_upstream(flight)
         except UpstreamUnreachable:

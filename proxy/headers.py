@@ -82,9 +82,7 @@ def upstream_headers(
 def downstream_headers(upstream: Mapping[str, str]) -> CIMultiDict[str]:
     tokens = _connection_tokens(upstream)
     drop = (
-        _DOWNSTREAM_DROP | tokens
-        if tokens and not tokens <= _DOWNSTREAM_DROP
-        else _DOWNSTREAM_DROP
+        _DOWNSTREAM_DROP | tokens if tokens and not tokens <= _DOWNSTREAM_DROP else _DOWNSTREAM_DROP
     )
     out: CIMultiDict[str] = CIMultiDict()
     for key, value in upstream.items():

@@ -23,7 +23,6 @@ import ssl
 import zlib
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import httptools
@@ -70,11 +69,15 @@ class BodyTooLarge(HTTPClientError):
     """The body (declared or received, after decompression) exceeds the limit."""
 
 
-@dataclass(slots=True)
 class Response:
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
+    # A plain class, not a dataclass: compiled, a dataclass's generated __init__ stays
+    # interpreted Python, and one is made per exchange.
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: CIMultiDictProxy[str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
 
 
 class _Connection(asyncio.Protocol):

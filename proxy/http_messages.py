@@ -8,24 +8,38 @@ no per-request property caches, nothing the pass does not read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
 
-@dataclass(slots=True)
 class Request:
     """One complete request: headers and the whole body, already bounded by the server."""
 
-    method: str
-    # The request target exactly as received (origin form ``/path?query``), not decoded.
-    target: str
-    headers: CIMultiDictProxy[str]
-    body: bytes = b""
-    # The peer's address, or None when the transport does not say.
-    remote: str | None = None
-    scheme: str = "http"
+    # A plain class, not a dataclass: compiled, a dataclass's generated __init__ stays
+    # interpreted Python, and one is made per request.
+    __slots__ = ("body", "headers", "method", "remote", "scheme", "target")
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        headers: CIMultiDictProxy[str],
+        body: bytes = b"",
+        remote: str | None = None,
+        scheme: str = "http",
+    ) -> None:
+        self.method = method
+        # The request target exactly as received (origin form ``/path?query``), not decoded.
+        self.target = target
+        self.headers = headers
+        self.body = body
+        # The peer's address, or None when the transport does not say.
+        self.remote = remote
+        self.scheme = scheme
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {self.target})"
 
     @property
     def path(self) -> str:

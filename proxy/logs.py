@@ -75,7 +75,7 @@ def add_timestamp(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     second = int(now)
     if second != _SECOND[0]:
         _SECOND[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))]
-    event["timestamp"] = _SECOND[1] + "%06dZ" % int((now - second) * 1e6)
+    event["timestamp"] = f"{_SECOND[1]}{int((now - second) * 1e6):06d}Z"
     return event
 
 

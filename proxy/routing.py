@@ -121,10 +121,14 @@ class CompiledRoute:
         return None
 
 
-@dataclass(frozen=True)
 class RouteMatch:
-    route: CompiledRoute
-    params: dict[str, str]
+    # A plain class, not a dataclass: compiled, a dataclass's generated __init__ stays
+    # interpreted Python, and one is made per request.
+    __slots__ = ("params", "route")
+
+    def __init__(self, route: CompiledRoute, params: dict[str, str]) -> None:
+        self.route = route
+        self.params = params
 
 
 HIT_TABLE = 1024

@@ -12,7 +12,6 @@ import asyncio
 import base64
 import functools
 import time
-from dataclasses import dataclass
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -21,11 +20,15 @@ from proxy.errors import UpstreamError, UpstreamTimeout, UpstreamTooLarge, Upstr
 from proxy.settings.models import UpstreamSettings
 
 
-@dataclass(slots=True)
 class RawReply:
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
+    # A plain class, not a dataclass: compiled, a dataclass's generated __init__ stays
+    # interpreted Python, and one is made per upstream call.
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: CIMultiDictProxy[str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
 
 
 class Upstream:
