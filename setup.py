@@ -36,6 +36,7 @@ COMPILED = [
     "proxy/http_server.py",
     "proxy/logs.py",
     "proxy/metrics.py",
+    "proxy/pipeline/kernels.py",
     "proxy/pipeline/runner.py",
     "proxy/ratelimit.py",
     "proxy/render.py",

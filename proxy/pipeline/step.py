@@ -220,13 +220,11 @@ class Step(BaseModel):
         return self.__dict__["run"](ex, doc)
 
     def prepare(self) -> None:
+        from proxy.pipeline import kernels
+
         fn = self.fast_apply()
         if self.when is not None:
-            holds, apply = self.when.test(), fn
-
-            def fn(ex: Exchange, doc: Any) -> Any:
-                return apply(ex, doc) if holds(ex, doc) else doc
-
+            fn = kernels.guarded(self.when.test(), fn)
         compiled(self, "run", fn)
 
     def fast_apply(self) -> StepFn:

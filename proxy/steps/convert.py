@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from proxy.converters import ConversionError, Converter, build_converter
 from proxy.exchange import Exchange
+from proxy.pipeline import kernels
 from proxy.pipeline.paths import DataPath, assign, has_slot
 from proxy.pipeline.step import Step, StepFailure, StepFn, Template, compiled, parse_path
 
@@ -96,21 +97,10 @@ class Convert(Step):
         return doc
 
     def fast_apply(self) -> StepFn:
-        key, fn, failure = self._at.top_key, self._fn, self._failure
+        key = self._at.top_key
         if key is None:
             return self.apply
-
-        def convert(ex: Exchange, doc: Any) -> Any:
-            if not isinstance(doc, dict):
-                return self.apply(ex, doc)
-            if key in doc:
-                try:
-                    doc[key] = fn(doc[key])
-                except ConversionError as exc:
-                    raise failure(ex, doc, exc, (key,)) from None
-            return doc
-
-        return convert
+        return kernels.convert_key(key, self._fn, self._failure, self.apply)
 
     def _failure(
         self, ex: Exchange, doc: Any, exc: ConversionError, where: tuple[Any, ...]

@@ -101,7 +101,7 @@ class Use(NestedSteps):
         return run_nested(self._steps, ex, doc, "")
 
     def fast_apply(self) -> StepFn:
+        from proxy.pipeline import kernels
         from proxy.pipeline.fused import fuse
 
-        pipeline = fuse(self._steps)
-        return lambda ex, doc: pipeline(ex, doc, "", None)
+        return kernels.fused_document(fuse(self._steps))

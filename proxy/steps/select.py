@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import PrivateAttr
 
 from proxy.exchange import Exchange
+from proxy.pipeline import kernels
 from proxy.pipeline.paths import DataPath
 from proxy.pipeline.step import Step, StepFn, compiled, parse_path
 from proxy.steps._targets import objects_at
@@ -37,17 +38,7 @@ class Select(Step):
     def fast_apply(self) -> StepFn:
         if self._at.segments:
             return self.apply
-        keys, default, skip = tuple(self.keys), self.default, self.skip_missing
-
-        def select(ex: Exchange, doc: Any) -> Any:
-            if not isinstance(doc, dict):
-                return self.apply(ex, doc)
-            if skip:
-                return {k: doc[k] for k in keys if k in doc}
-            get = doc.get
-            return {k: get(k, default) for k in keys}
-
-        return select
+        return kernels.select_keys(self.keys, self.default, self.skip_missing, self.apply)
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         for obj, _ in objects_at(doc, self._at):

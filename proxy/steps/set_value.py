@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from proxy.exchange import Exchange
+from proxy.pipeline import kernels
 from proxy.pipeline.paths import MISSING, DataPath, assign
 from proxy.pipeline.step import (
     Ref,
@@ -89,14 +90,7 @@ class SetValue(Step):
         if top is None:
             return self.apply
 
-        def set_value(ex: Exchange, doc: Any) -> Any:
-            if not isinstance(doc, dict):
-                raise StepFailure(f"expected an object, found {type(doc).__name__}")
-            if not (if_missing and doc.get(top) is not None):
-                doc[top] = source(ex, doc)
-            return doc
-
-        return set_value
+        return kernels.set_key(top, if_missing, source, self.apply)
 
     def _nested(self, outer: str, inner: str, source: StepFn) -> StepFn:
         """``subresource_uris.media``: two plain keys, the outer object made when missing."""
@@ -134,15 +128,7 @@ class SetValue(Step):
                     )
 
                 return from_key
-            get = ref.get
-
-            def from_ref(ex: Exchange, doc: Any) -> Any:
-                found = get(ex, doc)
-                if found is MISSING:
-                    return None
-                return found if type(found) in _ATOMIC else copy.deepcopy(found)
-
-            return from_ref
+            return kernels.copied(ref.get)
         value = self.value
         if isinstance(value, str | int | float | bool | None):
             return lambda _ex, _doc: value
@@ -155,10 +141,6 @@ class SetValue(Step):
             found = self._from.get(ex, doc)
             return None if found is MISSING else copy.deepcopy(found)
         return copy.deepcopy(self.value)
-
-
-# Values deepcopy would return as they are: copying them is a call for nothing.
-_ATOMIC = frozenset({str, int, float, bool, type(None)})
 
 
 def _present(parent: Any, key: Any) -> bool:

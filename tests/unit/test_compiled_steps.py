@@ -88,6 +88,9 @@ VALUES = st.one_of(
             "000",
             "30",
             "not a value",
+            "..",
+            "a/b",
+            "x%2Fy",
         ]
     ),
     st.integers(-5, 5),
@@ -131,7 +134,23 @@ def reference(step: Step) -> Any:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=DOCS)
 def test_compiled_step_matches_apply(name: str, step: Step, account: Any, doc: Any) -> None:
-    if step.op in ("paginate", "fan_out", "gather", "rewrite_path"):
+    if step.op == "rewrite_path":
+        # Compiled (proxy.pipeline.kernels) for plain values, apply for the rest: the upstream
+        # path, alternatives, method and any refusal must be the same either way.
+        results = []
+        for run in (reference(step), step.run):
+            ex = exchange(account)
+            results.append(
+                (
+                    outcome(run, ex, copy.deepcopy(doc)),
+                    ex.upstream_path,
+                    ex.upstream_alternatives,
+                    ex.upstream_method,
+                )
+            )
+        assert results[1] == results[0], name
+        return
+    if step.op in ("paginate", "fan_out", "gather"):
         # These read or plan upstream calls; their compiled form is apply itself. (``each`` and
         # ``use`` run a fused pipeline: compared here, and record by record with the failing
         # step's index in test_fused_pipelines.py.)
