@@ -167,8 +167,9 @@ def wrk(case: Case, seconds: int, connections: int, workdir: Path) -> dict[str, 
         )
     connections = case.connections or connections
     lines.append("""done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(99), summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.timeout))
 end""")
     script.write_text("\n".join(lines))
     cpu0, (steal0, total0) = cpu_jiffies(case.pids), steal_jiffies()
@@ -188,10 +189,10 @@ end""")
         timeout=seconds + 30,
     ).stdout
     cpu1, (steal1, total1) = cpu_jiffies(case.pids), steal_jiffies()
-    m = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+)", out)
+    m = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", out)
     if not m:
         raise RuntimeError(f"wrk gave no result for {case.name}: {out[-500:]}")
-    requests, duration_us, p50, p99, errors = (int(x) for x in m.groups())
+    requests, duration_us, p50, p99, status, connect, read, timeout = (int(x) for x in m.groups())
     hz = os.sysconf("SC_CLK_TCK")
     return {
         "rps": requests / (duration_us / 1e6),
@@ -199,7 +200,11 @@ end""")
         "p99_ms": p99 / 1000,
         "cpu_us": (cpu1 - cpu0) / hz * 1e6 / max(requests, 1),
         "steal": (steal1 - steal0) / max(total1 - total0, 1),
-        "errors": errors,
+        # wrk's kinds: non-2xx answers, failed connects and reads, and answers slower than
+        # its 2 s timeout (a load the server queues, not a failure it answers).
+        "status_errors": status,
+        "socket_errors": connect + read,
+        "timeouts": timeout,
     }
 
 
@@ -458,7 +463,7 @@ def main() -> int:
         )
         print(
             f"| {c.name} | {med['rps']:.0f} | {med['p50_ms']:.2f} | {med['p99_ms']:.2f} | "
-            f"{med['cpu_us']:.0f} | {rss[c.name]:.1f} | {versus} | {sum(r['errors'] for r in c.runs):.0f} |"
+            f"{med['cpu_us']:.0f} | {rss[c.name]:.1f} | {versus} | {_errors(c.runs)} |"
         )
     one = cpu.get("Dialect fetch (translating)")
     page = cpu.get("Dialect list page of 1000 (50 upstream calls)")
@@ -474,6 +479,19 @@ def main() -> int:
             f"({soak['per_100k_kib']:+.0f} KiB per 100,000 requests)."
         )
     return 0
+
+
+def _errors(runs: list[dict[str, float]]) -> str:
+    kinds = [
+        (sum(r[key] for r in runs), label)
+        for key, label in (
+            ("status_errors", "non-2xx"),
+            ("socket_errors", "socket"),
+            ("timeouts", "timeouts"),
+        )
+    ]
+    said = [f"{n:.0f} {label}" for n, label in kinds if n]
+    return ", ".join(said) if said else "0"
 
 
 def rss_kib(pids: list[int]) -> int:

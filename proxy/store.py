@@ -29,11 +29,15 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """One process's store. Expired keys are dropped as they are met and on every claim."""
+    """One process's store. Expired keys are dropped as they are met and when it is full.
 
-    def __init__(
-        self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000
-    ) -> None:
+    It holds at most ``max_keys`` outcomes: a flood of creates within the window (or keyed
+    ones, kept a day) must not grow the process without bound. When it is full of live keys
+    the oldest finished outcomes go first (their retries would run again); outcomes still
+    pending are kept, so two attempts in flight never both send.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000) -> None:
         self._data: dict[str, tuple[float, bytes]] = {}
         self._clock = clock
         self._max_keys = max_keys
@@ -51,10 +55,20 @@ class MemoryStore:
         if self._live(key) is not None:
             return False
         if len(self._data) >= self._max_keys:
-            now = self._clock()
-            self._data = {k: v for k, v in self._data.items() if v[0] > now}
+            self._make_room()
         self._data[key] = (self._clock() + ttl, PENDING)
         return True
+
+    def _make_room(self) -> None:
+        now = self._clock()
+        live = {k: v for k, v in self._data.items() if v[0] > now}
+        excess = len(live) - self._max_keys * 9 // 10
+        if excess > 0:
+            # Dicts keep insertion order: the first finished entries are the oldest claims.
+            oldest = [k for k, v in live.items() if v[1] != PENDING][:excess]
+            for k in oldest:
+                del live[k]
+        self._data = live
 
     async def get(self, key: str) -> bytes | None:
         return self._live(key)

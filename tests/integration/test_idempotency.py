@@ -171,3 +171,17 @@ async def test_two_replicas_sharing_redis_send_once(
     assert len(sids) == 1
     posts = [r for r in mock[PLIVO_MOCK_STATE].requests if r.method == "POST"]
     assert len(posts) == 1
+
+
+async def test_the_memory_store_stays_bounded_and_keeps_pending_claims() -> None:
+    store = MemoryStore(max_keys=100)
+    assert await store.claim("in-flight", 60) is True  # never finished: must survive
+    for n in range(1000):
+        assert await store.claim(f"k{n}", 60) is True
+        await store.put(f"k{n}", b"outcome", 60)
+    assert len(store._data) <= 100
+    # The claim still in flight keeps its place: a retry of it waits rather than sending again.
+    assert await store.claim("in-flight", 60) is False
+    # The newest outcomes are the ones kept; the oldest were let go.
+    assert await store.get("k999") == b"outcome"
+    assert await store.get("k0") is None
