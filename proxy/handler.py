@@ -597,13 +597,16 @@ def _thaw(stored: bytes) -> Response:
 
 
 def _decode_reply(raw: RawReply) -> Any:
-    if not raw.body.strip():
+    body = raw.body
+    # Without strip(): it copies the body (a list page is tens of kilobytes) to look at it.
+    if not body or body.isspace():
         return None
     ctype = raw.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    looks_json = raw.body.lstrip()[:1] in (b"{", b"[")
+    first = body[:1] if not body[:1].isspace() else body.lstrip()[:1]
+    looks_json = first in (b"{", b"[")
     if ctype.endswith("json") or looks_json:
         try:
-            return codecs.decode_json(raw.body)
+            return codecs.decode_json(body)
         except codecs.DecodeError:
             if 200 <= raw.status < 300:
                 raise UpstreamUnreadable(log_detail="upstream body is not valid JSON") from None
