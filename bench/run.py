@@ -442,9 +442,13 @@ def main() -> int:
     base = {c.name: statistics.median(r["rps"] for r in c.runs) for c in cases if c.runs}
     plain = base.get("aiohttp pass-through")
     ngx = base.get("nginx proxy_pass")
+    build = subprocess.run(
+        [sys.executable, "-m", "proxy", "--version"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
     print(
         f"\nDialect benchmark, {date.today().isoformat()}, {os.cpu_count()} cores, "
-        f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds (medians)\n"
+        f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds (medians); "
+        f"{build or 'dialect --version failed'}\n"
     )
     print(
         "| case | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | vs pass-through "
