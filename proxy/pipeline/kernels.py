@@ -96,6 +96,29 @@ def set_key(top: str, if_missing: bool, source: Getter, slow: StepFn) -> StepFn:
     return set_value
 
 
+def reference(from_context: bool, segments: Sequence[Any], slow: Getter) -> Getter:
+    """``Ref.get``: the value at a path of keys and indexes, in the request context (``$…``)
+    or the document; MISSING where there is none. A path with a wildcard stays ``slow``."""
+    steps = tuple(segments)
+    if not all(isinstance(seg, str | int) for seg in steps):
+        return slow
+
+    def get(ex: Exchange, doc: Any) -> Any:
+        data = ex.context() if from_context else doc
+        for seg in steps:
+            if isinstance(seg, str):
+                if not isinstance(data, dict) or seg not in data:
+                    return MISSING
+                data = data[seg]
+            elif isinstance(data, list) and -len(data) <= seg < len(data):
+                data = data[seg]
+            else:
+                return MISSING
+        return data
+
+    return get
+
+
 def copied(get: Getter) -> Getter:
     """A reference's value as ``set`` stores it: MISSING as None, anything mutable copied."""
 

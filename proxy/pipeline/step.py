@@ -65,6 +65,12 @@ class Ref:
         source = ex.context() if self.context else doc
         return self.path.get(source, default)
 
+    def getter(self) -> Callable[[Exchange, Any], Any]:
+        """``get`` with the default default, as a compiled closure (``proxy.pipeline.kernels``)."""
+        from proxy.pipeline import kernels
+
+        return kernels.reference(self.context, self.path.segments, self.get)
+
 
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 

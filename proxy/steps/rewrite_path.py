@@ -54,7 +54,7 @@ class RewritePath(Step):
 
     def fast_apply(self) -> StepFn:
         def getters(template: Template) -> list[str | kernels.Getter]:
-            return [part if isinstance(part, str) else part.get for part in template.parts]
+            return [part if isinstance(part, str) else part.getter() for part in template.parts]
 
         return kernels.rewrite_path(
             getters(self._template),

@@ -128,7 +128,7 @@ class SetValue(Step):
                     )
 
                 return from_key
-            return kernels.copied(ref.get)
+            return kernels.copied(ref.getter())
         value = self.value
         if isinstance(value, str | int | float | bool | None):
             return lambda _ex, _doc: value
