@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from proxy.exchange import Exchange
+from proxy.pipeline.kernels import ATOMIC
 from proxy.pipeline.paths import MISSING, DataPath
 from proxy.pipeline.step import Condition, Ref, Step, Template
 from proxy.steps.convert import Convert
@@ -62,7 +63,7 @@ Fused = Callable[[Exchange, Any, str, int | None], Any]
 Rest = Callable[[int, Exchange, Any, str, int | None], Any]
 
 # Values ``set`` may share rather than copy (what ``copy.deepcopy`` returns as they are).
-_ATOMIC = (str, int, float, bool, type(None))
+_ATOMIC = ATOMIC
 
 
 class _Fallback(Exception):

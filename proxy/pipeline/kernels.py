@@ -23,8 +23,9 @@ from proxy.pipeline.paths import MISSING
 StepFn = Callable[[Exchange, Any], Any]
 Getter = Callable[[Exchange, Any], Any]
 
-# Values deepcopy would return as they are: copying them is a call for nothing.
-_ATOMIC = frozenset({str, int, float, bool, type(None)})
+# Values deepcopy would return as they are: copying them is a call for nothing (the fused
+# pipelines share this list).
+ATOMIC = (str, int, float, bool, type(None))
 # RFC 3986 unreserved characters: what quote(..., safe="") leaves as it is.
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 
@@ -126,7 +127,7 @@ def copied(get: Getter) -> Getter:
         found = get(ex, doc)
         if found is MISSING:
             return None
-        return found if type(found) in _ATOMIC else copy.deepcopy(found)
+        return found if type(found) in ATOMIC else copy.deepcopy(found)
 
     return value
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from proxy.exchange import Exchange, UpstreamCall
+from proxy.pipeline import kernels
 from proxy.pipeline.paths import MISSING, DataPath, render_path
 
 StepFn = Callable[[Exchange, Any], Any]
@@ -67,8 +68,6 @@ class Ref:
 
     def getter(self) -> Callable[[Exchange, Any], Any]:
         """``get`` with the default default, as a compiled closure (``proxy.pipeline.kernels``)."""
-        from proxy.pipeline import kernels
-
         return kernels.reference(self.context, self.path.segments, self.get)
 
 
@@ -226,8 +225,6 @@ class Step(BaseModel):
         return self.__dict__["run"](ex, doc)
 
     def prepare(self) -> None:
-        from proxy.pipeline import kernels
-
         fn = self.fast_apply()
         if self.when is not None:
             fn = kernels.guarded(self.when.test(), fn)

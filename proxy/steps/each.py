@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import PrivateAttr, model_validator
 
 from proxy.exchange import Exchange
+from proxy.pipeline import kernels
 from proxy.pipeline.paths import DataPath
 from proxy.pipeline.step import Step, StepFailure, StepFn, compiled, parse_path
 
@@ -101,7 +102,6 @@ class Use(NestedSteps):
         return run_nested(self._steps, ex, doc, "")
 
     def fast_apply(self) -> StepFn:
-        from proxy.pipeline import kernels
         from proxy.pipeline.fused import fuse
 
         return kernels.fused_document(fuse(self._steps))

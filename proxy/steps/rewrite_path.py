@@ -12,7 +12,6 @@ Example::
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -83,10 +82,5 @@ class RewritePath(Step):
             segment = str(value)
             if segment in (".", ".."):
                 raise StepFailure(f"{part.text!r} is not a valid path segment", status=404)
-            # Most values (SIDs, UUIDs, auth ids) need no escaping; quote() is the slow part.
-            parts.append(segment if _UNRESERVED.fullmatch(segment) else quote(segment, safe=""))
+            parts.append(quote(segment, safe=""))
         return "".join(parts)
-
-
-# RFC 3986 unreserved characters: what quote(..., safe="") leaves as it is.
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
