@@ -147,13 +147,20 @@ def _plivo_time_converter(_args: None) -> Converter:
 
 def _rfc2822_converter(_args: None) -> Converter:
     general = _none_safe(_rfc2822)
-    of_iso = twilio.rfc2822_of_iso
+    of_iso, of_plivo = twilio.rfc2822_of_iso, twilio.rfc2822_of_plivo
 
     def convert(value: Any) -> Any:
-        # Plivo's form (every Plivo date): the first branch of ``twilio.parse_datetime`` and the
-        # formatting in one call, since the calls around them cost as much as the parse.
-        # Anything else, or a failure: the general path, which says what was wrong.
+        # Plivo's exact form (every Plivo date): per minute, then the first branch of
+        # ``twilio.parse_datetime`` and the formatting in one call, since the calls around them
+        # cost as much as the parse. Anything else, or a failure: the general path, which
+        # says what was wrong.
         if type(value) is str:
+            try:
+                text = of_plivo(value)
+            except (ValueError, TypeError, OverflowError):
+                text = None
+            if text is not None:
+                return text
             text = value.strip()
             if len(text) > 10 and text[4] == "-" and text[10] in " T":
                 try:
@@ -249,8 +256,12 @@ def _twilio_sid(args: SidArgs) -> Converter:
 
     def fast(value: Any) -> Any:
         # A UUID (every record's): what sid_from_uuid answers, without the layers around it.
-        if type(value) is str and twilio.is_uuid(value):
-            return prefix + value.replace("-", "").lower()
+        if type(value) is str:
+            sid = twilio.sid_of_uuid(prefix, value)
+            if sid is not None:
+                return sid
+            if twilio.is_uuid(value):
+                return prefix + value.replace("-", "").lower()
         return general(value)
 
     return fast

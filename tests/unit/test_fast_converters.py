@@ -306,6 +306,32 @@ def timestamps(draw: st.DrawFn) -> str:
     return text
 
 
+@st.composite
+def plivo_timestamps(draw: st.DrawFn) -> str:
+    """Plivo's own form, ``2024-08-21 18:28:51.94772+05:30`` (fractions of up to six digits),
+    often with one character changed, added or removed: the minute cache must refuse exactly
+    what the parser refuses and read the rest as it does."""
+    dt = draw(INSTANTS)
+    text = dt.isoformat(" ", "seconds")
+    if dt.utcoffset() is None:
+        text += "+00:00"
+    digits = draw(st.integers(0, 7))
+    if digits:
+        fraction = draw(st.integers(0, 10**digits - 1))
+        text = f"{text[:19]}.{fraction:0{digits}d}{text[19:]}"
+    edit = draw(st.integers(0, 3))
+    if edit:
+        pos = draw(st.integers(0, len(text)))
+        char = draw(st.sampled_from(list("0159:.-+ TZ,\u0663x")))
+        if edit == 1:
+            text = text[:pos] + char + text[pos + 1 :]
+        elif edit == 2:
+            text = text[:pos] + char + text[pos:]
+        else:
+            text = text[:pos] + text[pos + 1 :]
+    return text
+
+
 NUMBERS = st.one_of(
     st.from_regex(r"\A\+?[0-9 ()\-.]{0,16}\Z"),
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
@@ -321,6 +347,12 @@ IDENTIFIERS = st.one_of(
     ),
     st.from_regex(r"\A[0-9a-fA-F\-]{30,38}\n?\Z"),
     st.from_regex(r"\A[A-Z]{2}[0-9a-fA-F]{31,33}\n?\Z"),
+    # One character of a UUID (either written form) replaced by any character at all.
+    st.tuples(st.uuids(), st.booleans(), st.integers(0, 35), st.characters()).map(
+        lambda t: (lambda u: u[: t[2] % len(u)] + t[3] + u[t[2] % len(u) + 1 :])(
+            str(t[0]) if t[1] else t[0].hex
+        )
+    ),
 )
 
 
@@ -328,6 +360,16 @@ IDENTIFIERS = st.one_of(
 @given(IDENTIFIERS)
 def test_identifiers(text: str) -> None:
     check(text)
+
+
+def test_identifiers_with_every_odd_character() -> None:
+    """Each of the first code points in place of a hex digit, a hyphen or at the end: only
+    what the UUID pattern takes may become a SID."""
+    full, bare = "0936ec98-7c4c-11e7-9891-06ad4ba32f2b", "0936ec987c4c11e7989106ad4ba32f2b"
+    for code in range(0x300):
+        char = chr(code)
+        for text in (char + full[1:], full[:8] + char + full[9:], bare[:31] + char):
+            check(text)
 
 
 def test_odd_values() -> None:
@@ -355,6 +397,24 @@ def test_timestamps(text: str) -> None:
     check(text)
 
 
+@settings(max_examples=1000, deadline=None)
+@given(plivo_timestamps())
+def test_plivo_timestamps(text: str) -> None:
+    check(text)
+
+
+def test_timestamps_sharing_a_minute() -> None:
+    """What a time-sorted list page gives: many timestamps per minute, in several zones, the
+    minute's text computed once and each second and fraction still its own."""
+    for zone in ("+05:30", "-08:00", "+00:00", "-00:01"):
+        for second in range(60):
+            for fraction in ("", ".5", ".123456", ".9"):
+                check(f"2024-08-21 18:28:{second:02d}{fraction}{zone}")
+        for minute in range(0, 60, 7):
+            check(f"2024-12-31 23:{minute:02d}:59{zone}")
+            check(f"0001-01-01 00:{minute:02d}:00{zone}")
+
+
 @settings(max_examples=300, deadline=None)
 @given(NUMBERS)
 def test_numbers(text: str) -> None:
@@ -377,5 +437,8 @@ def test_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert twilio.rfc2822(dt) == text
         assert twilio.utc_text(text) == f"2017-05-{day:02d} 16:06:14"
         assert len(twilio._ISO_DATES) <= 3 and len(twilio._DATE_PREFIXES) <= 3
+        plivo_text = f"2017-05-{day:02d} 21:36:14+05:30"
+        assert twilio.rfc2822_of_plivo(plivo_text) == text
+        assert len(twilio._MINUTE_HEADS) <= 3
     cached = converters._cached_text(str, maxsize=2)
     assert [cached(x) for x in "abcab"] == list("abcab")
