@@ -30,6 +30,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+	$(BIN)/mypy --strict --explicit-package-bases bench
 
 # Servers the tests start themselves: redis-server (the shared-state backend's tests).
 services:

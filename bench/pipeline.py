@@ -69,7 +69,7 @@ PLIVO_CALL = {
     "call_state": "ANSWER",
 }
 
-TWILIO_CALL = {
+TWILIO_CALL: dict[str, Any] = {
     "account_sid": "AC" + "a" * 32,
     "answered_by": None,
     "api_version": "2010-04-01",

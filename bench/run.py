@@ -1,7 +1,8 @@
 """``make bench``: what a translating proxy costs, measured against the alternatives.
 
-Everything runs on loopback. The upstream is nginx serving a fixed Plivo message (and a list
-page, and a send acknowledgement); each case's server is pinned to core 0 and wrk to core 1
+Everything runs on loopback. The upstream is nginx serving a fixed Plivo message (and list
+pages of distinct records by offset, and a send acknowledgement); each case's server is pinned
+to core 0 and wrk to core 1
 where ``taskset`` exists. Cases are interleaved in rounds so that slow drifts of the machine
 hit them all alike; a run during which CPU steal exceeded the threshold (read from
 ``/proc/stat``) is discarded and repeated. Every load loop is bounded in time by wrk's
@@ -9,7 +10,11 @@ hit them all alike; a run during which CPU steal exceeded the threshold (read fr
 
 Printed per case: requests/s, p50 and p99 latency, CPU microseconds per request of the server
 process(es), their peak RSS, and the ratio of requests/s to the plain aiohttp pass-through and
-to nginx ``proxy_pass``.
+to nginx ``proxy_pass``. Then two lines: the memory soak (the translated fetch under load,
+resident memory after a warm-up against the end), and the latency line: a fetch and a Twilio
+page of 1000, one request at a time, through a Dialect in front of ``bench/slow_origin.py``,
+an upstream that answers after ``--delay-ms`` as a real provider's round trip does, which
+shows whether the page's 50 Plivo requests cost one round trip or fifty.
 """
 
 from __future__ import annotations
@@ -177,11 +182,8 @@ class Case:
 
 
 def pin(core: int) -> list[str]:
-    return (
-        ["taskset", "-c", str(core)]
-        if shutil.which("taskset") and os.cpu_count() and os.cpu_count() >= 2
-        else []
-    )  # type: ignore[operator]
+    cores = os.cpu_count() or 1
+    return ["taskset", "-c", str(core)] if shutil.which("taskset") and cores >= 2 else []
 
 
 def wrk(case: Case, seconds: int, connections: int, workdir: Path) -> dict[str, float]:
@@ -300,6 +302,12 @@ def main() -> int:
         metavar="TEXT",
         help="run only the cases whose name contains TEXT (repeatable; ratios need the "
         "pass-through and nginx cases, the soak the translated fetch)",
+    )
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        default=50,
+        help="the slow upstream's delay for the latency line (0: no latency line)",
     )
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
@@ -478,6 +486,7 @@ def main() -> int:
         rss = {c.name: peak_rss_kib(c.pids) / 1024 for c in cases}
         fetch = next((c for c in cases if c.name.startswith("Dialect fetch (transl")), None)
         soak = memory_soak(fetch, args, workdir, started) if fetch else None
+        slow = latency_over_slow_upstream(args, env, path, auth) if args.delay_ms > 0 else None
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -523,6 +532,13 @@ def main() -> int:
             f"\nA Twilio page of 1000 (50 Plivo requests) costs {page:.0f} µs of CPU, "
             f"{page / one:.1f}x one translated fetch (50 fetches: 50x)."
         )
+    if slow:
+        print(
+            f"Over an upstream answering in {args.delay_ms:.0f} ms (bench/slow_origin.py), one "
+            f"request at a time: a fetch takes {slow['fetch_ms']:.1f} ms, a page of 1000 "
+            f"{slow['page_ms']:.1f} ms ({slow['page_ms'] / slow['fetch_ms']:.1f} fetches; its 50 "
+            "Plivo requests go out at once)."
+        )
     if soak:
         print(
             f"Memory soak: {soak['requests']:,} fetches in {soak['seconds']:.0f} s; RSS "
@@ -543,6 +559,53 @@ def _errors(runs: list[dict[str, float]]) -> str:
     ]
     said = [f"{n:.0f} {label}" for n, label in kinds if n]
     return ", ".join(said) if said else "0"
+
+
+def latency_over_slow_upstream(
+    args: argparse.Namespace, env: dict[str, str], fetch_path: str, auth: str
+) -> dict[str, float] | None:
+    """Median wall time of a translated fetch and of a Twilio page of 1000, one request at a
+    time, through a Dialect of its own in front of ``bench/slow_origin.py``: what the 50
+    concurrent upstream requests of a page cost in time when each is a real round trip."""
+    origin, port = free_port(), free_port()
+    slow = [sys.executable, str(ROOT / "bench" / "slow_origin.py"), str(origin), str(args.delay_ms)]
+    procs = [subprocess.Popen([*pin(1), *slow])]
+    try:
+        wait_port(origin)
+        serve = ["--config", str(ROOT / "config" / "twilio-over-plivo.yaml"), "--port", str(port)]
+        procs.append(
+            subprocess.Popen(
+                [*pin(0), sys.executable, "-m", "proxy", "serve", "--workers", "1", *serve],
+                env={**env, "PLIVO_API_URL": f"http://127.0.0.1:{origin}"},
+                stdout=subprocess.DEVNULL,
+                cwd=ROOT,
+            )
+        )
+        wait_port(port)
+        page_path = f"/2010-04-01/Accounts/{SID}/Messages.json?PageSize=1000"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def timed(path: str) -> float:
+            begin = time.perf_counter()
+            conn.request("GET", path, headers={"Authorization": auth})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"bench: the slow-upstream case answers {response.status}")
+            return (time.perf_counter() - begin) * 1000
+
+        timed(fetch_path), timed(page_path)  # warm-up: connections, caches
+        fetches = [timed(fetch_path) for _ in range(20)]
+        pages = [timed(page_path) for _ in range(7)]
+        conn.close()
+        return {"fetch_ms": statistics.median(fetches), "page_ms": statistics.median(pages)}
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def rss_kib(pids: list[int]) -> int:

@@ -311,9 +311,10 @@ def sid_of_uuid(prefix: str, value: str) -> str | None:
     takes). Without the regular expression: a list page converts one or two per record."""
     n = len(value)
     if n == 36:
-        for i in (8, 13, 18, 23):
-            if ord(value[i]) != 45:  # "-"
-                return None
+        if ord(value[8]) != 45 or ord(value[13]) != 45 or ord(value[18]) != 45:  # "-"
+            return None
+        if ord(value[23]) != 45:
+            return None
         digits = value.replace("-", "")
         if len(digits) != 32:
             return None
