@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,8 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import MESSAGE  # noqa: E402
+from bench.run import BASE_TIME as BASE  # noqa: E402
+from bench.run import IST, MESSAGE  # noqa: E402
 from proxy.exchange import Exchange  # noqa: E402
 from proxy.pipeline.runner import run_steps  # noqa: E402
 from proxy.settings.loader import Config, load_config  # noqa: E402
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from proxy.routing import CompiledRoute
 
 PAGE = 1000
-BASE = datetime(2017, 5, 22, 16, 6, 14, tzinfo=UTC)
 NUMBERS = ["14155550100", "14155550101", "919876543210", "447700900123", "18552828641"]
 
 PLIVO_CALL = {
@@ -99,7 +99,6 @@ TWILIO_CALL: dict[str, Any] = {
 }
 
 
-IST = timezone(timedelta(hours=5, minutes=30))
 GOLDEN_MESSAGE = (ROOT / "tests" / "golden" / "plivo_message.json").read_bytes()
 GOLDEN_TWILIO = (ROOT / "tests" / "golden" / "twilio_message.json").read_bytes()
 

@@ -260,8 +260,6 @@ def _twilio_sid(args: SidArgs) -> Converter:
             sid = twilio.sid_of_uuid(prefix, value)
             if sid is not None:
                 return sid
-            if twilio.is_uuid(value):
-                return prefix + value.replace("-", "").lower()
         return general(value)
 
     return fast

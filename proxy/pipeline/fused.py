@@ -62,9 +62,6 @@ from proxy.steps.set_value import SetValue
 Fused = Callable[[Exchange, Any, str, int | None], Any]
 Rest = Callable[[int, Exchange, Any, str, int | None], Any]
 
-# Values ``set`` may share rather than copy (what ``copy.deepcopy`` returns as they are).
-_ATOMIC = ATOMIC
-
 
 class _Fallback(Exception):
     """Raised by generated code where the step's own ``run`` must decide (never escapes)."""
@@ -117,7 +114,7 @@ def _compile(name: str, code: list[str], src: _Source, rest: Rest) -> Fused:
         "_Fallback": _Fallback,
         "_M": MISSING,
         "_deepcopy": copy.deepcopy,
-        "_ATOMIC": _ATOMIC,
+        "_ATOMIC": ATOMIC,  # values set may share rather than copy
     }
     exec(compile("\n".join(code) + "\n", "<fused pipeline>", "exec"), namespace)  # noqa: S102
     fn: Fused = namespace[name]
@@ -325,7 +322,7 @@ def _value(src: _Source, step: SetValue, d: int) -> None:
         _read(src, ref, "v", d)
         src.line(d, "if type(v) not in _ATOMIC:")
         src.line(d + 1, "v = _deepcopy(v)")
-    elif isinstance(step.value, _ATOMIC):
+    elif isinstance(step.value, ATOMIC):
         src.line(d, f"v = {src.const(step.value)}")
     else:
         src.line(d, f"v = {src.const(step._value)}(ex, doc)")
@@ -650,7 +647,7 @@ class _Record:
             self.src.line(d, f"v = {self.read(ref)}")
             self.src.line(d, "if type(v) not in _ATOMIC:")
             self.src.line(d + 1, "v = _deepcopy(v)")
-        elif isinstance(step.value, _ATOMIC):
+        elif isinstance(step.value, ATOMIC):
             self.src.line(d, f"v = {self.src.const(step.value)}")
         else:  # a constant to copy; _value reads neither the document nor the exchange
             self.src.line(d, f"v = {self.src.const(step._value)}(ex, doc)")
