@@ -39,13 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.run import BASE_TIME as BASE  # noqa: E402
 from bench.run import IST, MESSAGE  # noqa: E402
-from proxy.exchange import Exchange  # noqa: E402
+from proxy.engine.exchange import Exchange  # noqa: E402
 from proxy.pipeline.runner import run_steps  # noqa: E402
 from proxy.settings.loader import Config, load_config  # noqa: E402
 from proxy.steps.each import Each  # noqa: E402
 
 if TYPE_CHECKING:
-    from proxy.routing import CompiledRoute
+    from proxy.engine.routing import CompiledRoute
 
 PAGE = 1000
 NUMBERS = ["14155550100", "14155550101", "919876543210", "447700900123", "18552828641"]
@@ -109,7 +109,7 @@ def _plivo_time(i: int, extra: int = 0) -> str:
 
 
 def _rfc(i: int, extra: int = 0) -> str:
-    from proxy.dialects import twilio
+    from proxy.providers.twilio import rest as twilio
 
     return twilio.rfc2822(BASE + timedelta(seconds=7 * i + extra))
 

@@ -10,9 +10,9 @@ from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from proxy import build_info
-from proxy.errors import ConfigError
-from proxy.logs import get_logger
+from proxy.engine.errors import ConfigError
+from proxy.ops.logs import get_logger
+from proxy.runtime import build_info
 from proxy.settings.loader import Config, load_config
 
 PRESETS = Path(__file__).resolve().parent.parent / "config"
@@ -58,14 +58,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = config.model.server
     host = args.host or server.host
     port = args.port if args.port is not None else server.port
-    from proxy.workers import resolve, supervise
+    from proxy.runtime.workers import resolve, supervise
 
     workers, why = resolve(args.workers if args.workers is not None else server.workers, config)
     if why:
         get_logger().info("workers", workers=workers, reason=why)
     if workers > 1:
         return supervise(args.config, host, port, workers)
-    from proxy.server import serve
+    from proxy.runtime.serve import serve
 
     log = get_logger()
     log.info("serving", host=host, port=port, config=args.config, routes=len(config.router.routes))
@@ -147,7 +147,7 @@ Dialect demo: a Twilio-style API at {base}, in front of {behind}.
 """,
         flush=True,
     )
-    from proxy.server import serve
+    from proxy.runtime.serve import serve
 
     _run(serve(config, host=host, port=port, config_path=None))
     return 0
@@ -167,7 +167,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from proxy import codecs
-    from proxy.translate import TranslateError, translate
+    from proxy.engine.translate import TranslateError, translate
 
     config = _load(args.config, offline=True)
     if config is None:

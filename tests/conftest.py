@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from proxy.logs import configure
+from proxy.ops.logs import configure
 from proxy.settings.loader import Config
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 ``DialectTestServer`` plugs into pytest-aiohttp's ``aiohttp_client`` (it is an aiohttp
 ``BaseTestServer``), so integration tests drive the real listening side: the HTTP parser,
-limits and refusals of ``proxy.http_server`` and the generation behind it.
+limits and refusals of ``proxy.http.server`` and the generation behind it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from aiohttp.test_utils import BaseTestServer
 from aiohttp.web_runner import BaseRunner
 from yarl import URL
 
-from proxy.app import Live
-from proxy.http_server import HTTPServer
-from proxy.logs import set_secrets
+from proxy.http.server import HTTPServer
+from proxy.ops.logs import set_secrets
+from proxy.runtime.generation import Live
 from proxy.settings.loader import Config
 
 

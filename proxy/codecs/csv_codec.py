@@ -14,7 +14,7 @@ import io
 import re
 from typing import Any
 
-from proxy.casing import to_pascal
+from proxy.codecs.casing import to_pascal
 from proxy.codecs.xml_codec import list_page, scalar_text
 
 # A scalar record (a list of strings, say) has no field names; its column is called this.

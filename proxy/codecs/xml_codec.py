@@ -32,9 +32,9 @@ import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 import orjson
 from defusedxml import DefusedXmlException
 
-from proxy.casing import singular, to_pascal
+from proxy.codecs.casing import singular, to_pascal
 from proxy.codecs.errors import DecodeError
-from proxy.dialects.twilio import LIST_ENVELOPE_KEYS
+from proxy.providers.twilio.rest import LIST_ENVELOPE_KEYS
 
 ENVELOPE_KEYS = LIST_ENVELOPE_KEYS
 ROOT = "TwilioResponse"

@@ -45,7 +45,7 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.kernels import ATOMIC
 from proxy.pipeline.paths import MISSING, DataPath
 from proxy.pipeline.step import Condition, Ref, Step, Template

@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from proxy.converters import ConversionError
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
+from proxy.pipeline.converters import ConversionError
 from proxy.pipeline.paths import MISSING
 
 StepFn = Callable[[Exchange, Any], Any]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from proxy.errors import StepError
-from proxy.exchange import Exchange
+from proxy.engine.errors import StepError
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.step import Step, StepFailure
 
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from proxy.exchange import Exchange, UpstreamCall
+from proxy.engine.exchange import Exchange, UpstreamCall
 from proxy.pipeline import kernels
 from proxy.pipeline.paths import MISSING, DataPath, render_path
 

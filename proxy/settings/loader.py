@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from proxy.errors import ConfigError
+from proxy.engine.errors import ConfigError
+from proxy.engine.routing import CompiledRoute, ErrorRules, PathTemplate, Router
 from proxy.pipeline.registry import Problems, StepCompiler, validation_problems
-from proxy.routing import CompiledRoute, ErrorRules, PathTemplate, Router
 from proxy.settings.models import ConfigModel, ErrorRule
 
 PLACEHOLDER_SID = "AC" + "0" * 32

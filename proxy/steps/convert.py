@@ -3,7 +3,7 @@
 ``with`` names a converter, or maps one name to its arguments. Absent values are skipped. When
 a converter rejects a value the step fails; ``error`` turns that into a chosen client error (a
 malformed SID in the path is a 404 in Twilio's API, an invalid 'To' a 21211). The converters
-are listed in ``proxy/converters.py`` and by ``dialect check --converters``.
+are listed in ``proxy/pipeline/converters.py`` and by ``dialect check --converters``.
 
 Examples::
 
@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from proxy.converters import ConversionError, Converter, build_converter
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline import kernels
+from proxy.pipeline.converters import ConversionError, Converter, build_converter
 from proxy.pipeline.paths import DataPath, assign, has_slot
 from proxy.pipeline.step import Step, StepFailure, StepFn, Template, compiled, parse_path
 

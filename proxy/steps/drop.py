@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.paths import DataPath
 from proxy.pipeline.step import Step, compiled, parse_path
 from proxy.steps._targets import objects_at

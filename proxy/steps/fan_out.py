@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr
 
-from proxy.exchange import Exchange, UpstreamCall
+from proxy.engine.exchange import Exchange, UpstreamCall
 from proxy.pipeline.paths import MISSING, DataPath
 from proxy.pipeline.step import (
     REQUEST,

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.paths import DataPath, assign, has_slot
 from proxy.pipeline.step import Step, StepFailure, StepFn, compiled, parse_path
 

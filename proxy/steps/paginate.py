@@ -35,8 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from proxy.dialects import plivo, twilio
-from proxy.exchange import Exchange, UpstreamCall
+from proxy.engine.exchange import Exchange, UpstreamCall
 from proxy.pipeline.step import (
     BOTH,
     REQUEST,
@@ -46,6 +45,8 @@ from proxy.pipeline.step import (
     StepFailure,
     compiled,
 )
+from proxy.providers.plivo import rest as plivo
+from proxy.providers.twilio import rest as twilio
 
 _TWILIO_PAGING = ("PageSize", "Page", "PageToken")
 _PLIVO_PAGING = ("limit", "offset")

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr
 
-from proxy.casing import CASINGS, recase_keys
-from proxy.exchange import Exchange
+from proxy.codecs.casing import CASINGS, recase_keys
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.paths import DataPath, assign, has_slot
 from proxy.pipeline.step import Step, compiled, parse_path
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.paths import MISSING
 from proxy.pipeline.step import Ref, Step, compiled
 from proxy.steps.convert import ErrorSpec

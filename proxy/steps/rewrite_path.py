@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from pydantic import Field, PrivateAttr, field_validator
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline import kernels
 from proxy.pipeline.paths import MISSING
 from proxy.pipeline.step import REQUEST, Ref, Step, StepFailure, StepFn, Template, compiled

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline import kernels
 from proxy.pipeline.paths import DataPath
 from proxy.pipeline.step import Step, StepFn, compiled, parse_path

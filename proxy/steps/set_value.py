@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline import kernels
 from proxy.pipeline.paths import MISSING, DataPath, assign
 from proxy.pipeline.step import (

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.step import RESPONSE, Step
 
 

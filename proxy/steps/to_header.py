@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr
 
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.paths import MISSING, DataPath
 from proxy.pipeline.step import RESPONSE, Step, compiled, parse_path
 

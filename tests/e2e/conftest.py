@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from twilio.rest import Client
 
-from proxy.demo.plivo_mock import PLIVO_MOCK_STATE, PlivoMockState, build_plivo_mock
+from proxy.providers.plivo.mock import PLIVO_MOCK_STATE, PlivoMockState, build_plivo_mock
 from proxy.settings.loader import Config
 from tests.dialect_server import DialectTestServer
 from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN, facade_config

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from proxy.demo.twilio_mock import TWILIO_MOCK_STATE, TwilioMockState, build_twilio_mock
+from proxy.providers.twilio.mock import TWILIO_MOCK_STATE, TwilioMockState, build_twilio_mock
 from proxy.settings import load_config
 from proxy.settings.loader import Config
 from tests.conftest import ROOT

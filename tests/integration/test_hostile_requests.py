@@ -16,8 +16,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy.demo.plivo_mock import build_plivo_mock
-from proxy.demo.twilio_mock import build_twilio_mock
+from proxy.providers.plivo.mock import build_plivo_mock
+from proxy.providers.twilio.mock import build_twilio_mock
 from proxy.settings import load_config_text
 from proxy.settings.loader import Config
 from tests.conftest import ROOT

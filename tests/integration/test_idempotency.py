@@ -15,8 +15,8 @@ import orjson
 import pytest
 from aiohttp import web
 
+from proxy.engine.store import MemoryStore, RedisStore
 from proxy.settings import load_config, load_config_text
-from proxy.store import MemoryStore, RedisStore
 from tests.conftest import ROOT
 from tests.dialect_server import DialectTestServer
 from tests.integration.conftest import AUTH, SID, Facade, facade_env
@@ -149,7 +149,7 @@ async def test_stores_share_one_contract(redis_url: str) -> None:
 async def test_two_replicas_sharing_redis_send_once(
     redis_url: str, aiohttp_client: Any, aiohttp_server: Any
 ) -> None:
-    from proxy.demo.plivo_mock import PLIVO_MOCK_STATE, build_plivo_mock
+    from proxy.providers.plivo.mock import PLIVO_MOCK_STATE, build_plivo_mock
     from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN
 
     mock = build_plivo_mock(PLIVO_ID, PLIVO_TOKEN)
@@ -188,8 +188,8 @@ async def test_the_memory_store_stays_bounded_and_keeps_pending_claims() -> None
 
 
 def test_a_kept_outcome_replays_byte_for_byte() -> None:
-    from proxy.handler import _freeze, _thaw
-    from proxy.http_messages import Response
+    from proxy.engine.handler import _freeze, _thaw
+    from proxy.http.messages import Response
 
     body = b'<?xml version="1.0"?>\n<TwilioResponse>\r\n<Message/>\n</TwilioResponse>\n'
     original = Response(201, body, content_type="application/xml")

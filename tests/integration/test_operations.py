@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from proxy.ratelimit import FailureLimiter
+from proxy.engine.ratelimit import FailureLimiter
 from tests.integration.conftest import AUTH, SID, Facade, basic
 from tests.integration.test_upstream_faults import proxy_for
 

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from proxy.logs import configure
+from proxy.ops.logs import configure
 from tests.integration.conftest import AUTH, PLIVO_TOKEN, SID, TOKEN, Facade
 from tests.integration.test_upstream_faults import MESSAGE, RECORD, proxy_for, serve
 
@@ -132,7 +132,7 @@ async def test_absolute_form_target_is_refused_not_proxied(facade: Facade) -> No
 async def test_plivo_style_bodies_carry_a_fresh_api_id_also_in_header_and_log(
     aiohttp_client: Any, aiohttp_server: Any
 ) -> None:
-    from proxy.demo.twilio_mock import build_twilio_mock
+    from proxy.providers.twilio.mock import build_twilio_mock
     from proxy.settings import load_config
     from tests.conftest import ROOT
     from tests.dialect_server import DialectTestServer
@@ -199,7 +199,7 @@ def test_secret_env_values_are_scrubbed_and_never_printed_by_check(tmp_path: Any
     import subprocess
     import sys
 
-    from proxy.logs import get_logger, set_secrets
+    from proxy.ops.logs import get_logger, set_secrets
     from proxy.settings import load_config
     from tests.conftest import ROOT
     from tests.integration.conftest import facade_env

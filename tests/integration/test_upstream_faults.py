@@ -15,7 +15,7 @@ import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from proxy.http_server import CONNECTION_TASK
+from proxy.http.server import CONNECTION_TASK
 from proxy.settings import load_config_text
 from tests.conftest import ROOT
 from tests.dialect_server import DialectTestServer

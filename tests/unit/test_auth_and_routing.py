@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from proxy import routing
-from proxy.auth import Verified
-from proxy.errors import AuthenticationFailed
+from proxy.engine import routing
+from proxy.engine.auth import Verified
+from proxy.engine.errors import AuthenticationFailed
 from proxy.settings.loader import Config, load_config
 from tests.conftest import ROOT
 

@@ -8,7 +8,7 @@ import ast
 import subprocess
 import sys
 
-from proxy import build_info
+from proxy.runtime import build_info
 from tests.conftest import ROOT
 
 

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from proxy.casing import (
+from proxy.codecs.casing import (
     CASINGS,
     recase_keys,
     singular,

@@ -9,7 +9,7 @@ import defusedxml.ElementTree as SafeET
 import pytest
 
 from proxy import codecs
-from proxy.casing import singular, to_camel, to_pascal, to_snake
+from proxy.codecs.casing import singular, to_camel, to_pascal, to_snake
 
 PAGE = {
     "first_page_uri": "/2010-04-01/Accounts/AC1/Messages.json?PageSize=2&Page=0",

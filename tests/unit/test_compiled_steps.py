@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy.dialects import twilio
-from proxy.exchange import Exchange
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.step import Step
+from proxy.providers.twilio import rest as twilio
 from proxy.settings.loader import load_config
 from proxy.steps.each import NestedSteps
 from tests.conftest import ROOT

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from proxy.converters import ConversionError, build_converter
-from proxy.dialects import plivo, twilio
-from proxy.errors import Problem
+from proxy.engine.errors import Problem
+from proxy.pipeline.converters import ConversionError, build_converter
+from proxy.providers.plivo import rest as plivo
+from proxy.providers.twilio import rest as twilio
 
 
 def conv(name: str, args: dict[str, object] | None = None):  # type: ignore[no-untyped-def]

@@ -21,9 +21,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy import converters
-from proxy.converters import ConversionError, _e164_of, _none_safe, _short, build_converter
-from proxy.dialects import plivo, twilio
+from proxy.pipeline import converters
+from proxy.pipeline.converters import ConversionError, _e164_of, _none_safe, _short, build_converter
+from proxy.providers.plivo import rest as plivo
+from proxy.providers.twilio import rest as twilio
 from tests.unit.test_fused_pipelines import SWEEP
 
 # -- the reference: the implementations before the fast paths ---------------------------------

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy.errors import StepError
-from proxy.exchange import Exchange
+from proxy.engine.errors import StepError
+from proxy.engine.exchange import Exchange
 from proxy.pipeline import fused as fused_forms
 from proxy.pipeline.fused import fuse
 from proxy.pipeline.registry import StepCompiler

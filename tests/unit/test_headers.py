@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from proxy.headers import downstream_headers, upstream_headers
+from proxy.http.headers import downstream_headers, upstream_headers
 
 
 def _proxy(*pairs: tuple[str, str]) -> CIMultiDictProxy[str]:

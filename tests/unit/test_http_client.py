@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from proxy import http_client
-from proxy.http_client import Pool
+from proxy.http import client as http_client
+from proxy.http.client import Pool
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 

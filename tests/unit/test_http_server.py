@@ -24,9 +24,9 @@ import requests
 from multidict import CIMultiDict
 from structlog.testing import capture_logs
 
-from proxy.errors import ProxyError
-from proxy.http_messages import Request, Response
-from proxy.http_server import HTTPServer
+from proxy.engine.errors import ProxyError
+from proxy.http.messages import Request, Response
+from proxy.http.server import HTTPServer
 from proxy.settings.models import Limits
 
 WAIT = 5.0

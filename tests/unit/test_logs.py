@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from proxy.logs import configure, get_logger, log_request, set_secrets
+from proxy.ops.logs import configure, get_logger, log_request, set_secrets
 
 
 def lines(out: io.StringIO) -> list[dict[str, object]]:

@@ -13,7 +13,7 @@ import plivo.rest.client as plivo_client
 import pytest
 from aiohttp.test_utils import TestClient
 
-from proxy.demo.plivo_mock import PLIVO_MOCK_STATE, build_plivo_mock
+from proxy.providers.plivo.mock import PLIVO_MOCK_STATE, build_plivo_mock
 
 AUTH_ID, TOKEN = "MAMOCKAUTHID00000001", "mock-token"
 HEADERS = {"Authorization": "Basic " + base64.b64encode(f"{AUTH_ID}:{TOKEN}".encode()).decode()}

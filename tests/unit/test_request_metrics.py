@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from proxy.metrics import BUCKETS, Metrics
+from proxy.ops.metrics import BUCKETS, Metrics
 
 
 def _without_created(text: str) -> set[str]:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.errors import ConfigError
+from proxy.engine.errors import ConfigError
 from proxy.settings import load_config, load_config_text
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from proxy.errors import StepError
-from proxy.exchange import Exchange
+from proxy.engine.errors import StepError
+from proxy.engine.exchange import Exchange
 from proxy.pipeline.registry import StepCompiler
 from proxy.pipeline.runner import run_steps
 from proxy.pipeline.step import Step

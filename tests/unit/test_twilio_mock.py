@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from proxy.demo.twilio_mock import TWILIO_MOCK_STATE, build_twilio_mock
+from proxy.providers.twilio.mock import TWILIO_MOCK_STATE, build_twilio_mock
 from tests.integration.conftest import basic
 
 SID, TOKEN = "AC" + "b2" * 16, "mock-token"

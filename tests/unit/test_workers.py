@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy import workers
+from proxy.runtime import workers
 from proxy.settings.loader import load_config
 from tests.conftest import ROOT
 

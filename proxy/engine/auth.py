@@ -12,7 +12,7 @@ import binascii
 import hmac
 from collections.abc import Sequence
 
-from proxy.errors import AuthenticationFailed
+from proxy.engine.errors import AuthenticationFailed
 from proxy.settings.models import Account
 
 

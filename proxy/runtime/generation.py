@@ -7,19 +7,19 @@ import contextlib
 
 from aiohttp import web
 
-from proxy.errors import ProxyError
-from proxy.handler import ProxyHandler
-from proxy.http_messages import Request, Response
-from proxy.logs import configure, set_secrets
+from proxy.engine.errors import ProxyError
+from proxy.engine.handler import ProxyHandler
+from proxy.engine.store import MemoryStore, RedisStore, Store
+from proxy.engine.upstream import Upstream
+from proxy.http.messages import Request, Response
+from proxy.ops.logs import configure, set_secrets
 from proxy.settings.loader import Config
-from proxy.store import MemoryStore, RedisStore, Store
-from proxy.upstream import Upstream
 
 
 async def _start_demo_upstream(config: Config, name: str) -> tuple[str, web.AppRunner]:
     """``url: demo``: serve the built-in mock of the upstream's style on a free loopback port."""
-    from proxy.demo.plivo_mock import build_plivo_mock
-    from proxy.demo.twilio_mock import build_twilio_mock
+    from proxy.providers.plivo.mock import build_plivo_mock
+    from proxy.providers.twilio.mock import build_twilio_mock
 
     settings = config.model.upstreams[name]
     account = config.model.active_accounts[0].upstream if config.model.active_accounts else None

@@ -1,8 +1,8 @@
 """The arguments of the converters that take some (``convert: {with: {name: {args}}}``).
 
 Validated by pydantic when the config loads, so a wrong argument is a config problem with a
-path, never a request-time surprise. Kept apart from ``proxy.converters``: the converters run
-compiled (see setup.py), and pydantic models must stay ordinary Python classes.
+path, never a request-time surprise. Kept apart from ``proxy.pipeline.converters``: the
+converters run compiled (see setup.py), and pydantic models must stay ordinary Python classes.
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ from typing import Any
 from multidict import CIMultiDict
 
 from proxy import codecs
-from proxy.dialects import plivo, twilio
-from proxy.errors import ProxyError, UpstreamProblem
-from proxy.exchange import Exchange, UpstreamCall, UpstreamReply
+from proxy.engine.errors import ProxyError, UpstreamProblem
+from proxy.engine.exchange import Exchange, UpstreamCall, UpstreamReply
+from proxy.engine.routing import CompiledRoute
 from proxy.pipeline.runner import run_steps
-from proxy.routing import CompiledRoute
+from proxy.providers.plivo import rest as plivo
+from proxy.providers.twilio import rest as twilio
 from proxy.settings.loader import PLACEHOLDER_SID, Config
 
 

@@ -22,11 +22,10 @@ from urllib.parse import unquote
 
 from multidict import CIMultiDict
 
-from proxy import codecs, render
-from proxy.admin import ADMIN_PREFIX, Admin
-from proxy.auth import Verified
-from proxy.dialects import plivo, twilio
-from proxy.errors import (
+from proxy import codecs
+from proxy.engine import render
+from proxy.engine.auth import Verified
+from proxy.engine.errors import (
     AuthenticationFailed,
     ClientRequestError,
     MethodNotAllowed,
@@ -39,17 +38,20 @@ from proxy.errors import (
     UpstreamUnreachable,
     UpstreamUnreadable,
 )
-from proxy.exchange import Exchange, UpstreamCall, UpstreamReply
-from proxy.headers import downstream_headers, upstream_headers
-from proxy.http_messages import Request, Response
-from proxy.logs import get_logger, log_request
-from proxy.metrics import Metrics
+from proxy.engine.exchange import Exchange, UpstreamCall, UpstreamReply
+from proxy.engine.ratelimit import FailureLimiter
+from proxy.engine.routing import CompiledRoute
+from proxy.engine.store import PENDING, MemoryStore, Store
+from proxy.engine.upstream import RawReply, Upstream, basic_auth
+from proxy.http.headers import downstream_headers, upstream_headers
+from proxy.http.messages import Request, Response
+from proxy.ops.admin import ADMIN_PREFIX, Admin
+from proxy.ops.logs import get_logger, log_request
+from proxy.ops.metrics import Metrics
 from proxy.pipeline.runner import run_steps
-from proxy.ratelimit import FailureLimiter
-from proxy.routing import CompiledRoute
+from proxy.providers.plivo import rest as plivo
+from proxy.providers.twilio import rest as twilio
 from proxy.settings.loader import Config
-from proxy.store import PENDING, MemoryStore, Store
-from proxy.upstream import RawReply, Upstream, basic_auth
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE"})

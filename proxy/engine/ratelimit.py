@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from proxy.errors import TooManyRequests
+from proxy.engine.errors import TooManyRequests
 
 
 class FailureLimiter:

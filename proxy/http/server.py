@@ -5,7 +5,7 @@ CPU on a trivial request (its request object, stream reader, payload machinery, 
 tasks and timers), against about 7 µs for a plain ``asyncio.Protocol`` parsing with httptools
 (llhttp, the parser Node.js uses). The proxy needs little of what aiohttp offers: bodies are
 read whole and bounded, answers are written whole, and there are no websockets, no streaming,
-no middlewares. Everything between the two ends works on :mod:`proxy.http_messages` only.
+no middlewares. Everything between the two ends works on :mod:`proxy.http.messages` only.
 With all of the below, this server costs about 14 µs per trivial request (wrk, 50 keep-alive
 connections, uvloop, one core; aiohttp's server measured 26 µs in the same run).
 
@@ -38,15 +38,15 @@ from typing import Any, NoReturn
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from proxy.errors import (
+from proxy.engine.errors import (
     ClientRequestError,
     HeadersTooLarge,
     PayloadTooLarge,
     ProxyError,
     URITooLong,
 )
-from proxy.http_messages import Request, Response
-from proxy.logs import get_logger
+from proxy.http.messages import Request, Response
+from proxy.ops.logs import get_logger
 from proxy.settings.models import Limits
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -666,7 +666,7 @@ class HTTPServer:
         """Open client connections."""
         return len(self._connections)
 
-    # The API (proxy.server calls it) takes the bound as an argument, not as a scope.
+    # The API (proxy.runtime.serve calls it) takes the bound as an argument, not as a scope.
     async def shutdown(self, timeout: float) -> None:  # noqa: ASYNC109
         """Stop accepting at once; close idle keep-alive connections; let requests in flight
         finish (at most `timeout` s) and answer them with Connection: close; then close all."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import unquote
 
-from proxy.errors import Problem
+from proxy.engine.errors import Problem
 from proxy.pipeline.step import AcceptsFailures, FollowsUpstream, Step
 from proxy.settings.models import ErrorRule, RouteSettings, Style
 

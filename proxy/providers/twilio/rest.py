@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
-from proxy.errors import Problem
+from proxy.engine.errors import Problem
 
 API_VERSION = "2010-04-01"
 LIST_ENVELOPE_KEYS = frozenset(

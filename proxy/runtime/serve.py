@@ -1,8 +1,8 @@
 """The listening side of ``dialect serve`` and ``dialect demo``.
 
-``proxy.http_server`` parses requests and writes answers; every request is handed to the
-generation currently serving (``proxy.app.Live``), and every refusal the server makes itself
-(malformed HTTP, limits) is rendered by that generation in the client's style. Signals:
+``proxy.http.server`` parses requests and writes answers; every request is handed to the
+generation currently serving (``proxy.runtime.generation.Live``), and every refusal the server
+makes itself (malformed HTTP, limits) is rendered by that generation in the client's style. Signals:
 SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config.
 """
 
@@ -13,10 +13,10 @@ import gc
 import signal
 from typing import Any
 
-from proxy.app import Live
-from proxy.errors import ConfigError
-from proxy.http_server import HTTPServer
-from proxy.logs import configure, get_logger, set_secrets
+from proxy.engine.errors import ConfigError
+from proxy.http.server import HTTPServer
+from proxy.ops.logs import configure, get_logger, set_secrets
+from proxy.runtime.generation import Live
 from proxy.settings.loader import Config, load_config
 
 

@@ -24,8 +24,8 @@ import orjson
 from aiohttp import web
 
 from proxy.codecs import decode_form
-from proxy.converters import build_converter
-from proxy.dialects import twilio
+from proxy.pipeline.converters import build_converter
+from proxy.providers.twilio import rest as twilio
 
 _SEGMENTS = build_converter("sms_segments", None)
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 import orjson
 from aiohttp import web
 
-from proxy.converters import build_converter
+from proxy.pipeline.converters import build_converter
 
 _SEGMENTS = build_converter("sms_segments", None)
 _NUMBER = re.compile(r"^\+?[1-9]\d{7,14}$")

@@ -12,10 +12,10 @@ import time
 from urllib.parse import urlsplit
 
 from proxy import codecs
-from proxy.http_messages import Request, Response
-from proxy.metrics import CONTENT_TYPE, Metrics
+from proxy.engine.upstream import Upstream
+from proxy.http.messages import Request, Response
+from proxy.ops.metrics import CONTENT_TYPE, Metrics
 from proxy.settings.loader import Config
-from proxy.upstream import Upstream
 
 ADMIN_PREFIX = "/_dialect/"
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
-from proxy.errors import (
+from proxy.engine.errors import (
     ProxyError,
     StepError,
     UpstreamError,

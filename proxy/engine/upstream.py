@@ -1,6 +1,6 @@
 """The one seam where the proxy talks to the network.
 
-One keep-alive connection pool per upstream (``proxy.http_client``), created when the app
+One keep-alive connection pool per upstream (``proxy.http.client``), created when the app
 starts and closed with it. Every transport failure becomes a :class:`ProxyError` subclass
 here, so the handler never sees a client exception and the client always gets an answer in
 its style.
@@ -15,8 +15,13 @@ import time
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from proxy import http_client
-from proxy.errors import UpstreamError, UpstreamTimeout, UpstreamTooLarge, UpstreamUnreachable
+from proxy.engine.errors import (
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamTooLarge,
+    UpstreamUnreachable,
+)
+from proxy.http import client as http_client
 from proxy.settings.models import UpstreamSettings
 
 

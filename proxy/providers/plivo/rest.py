@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from proxy.errors import Problem
+from proxy.engine.errors import Problem
 
 MAX_LIMIT = 20
 

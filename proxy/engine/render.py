@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from proxy import codecs
-from proxy.dialects import plivo, twilio
-from proxy.errors import Problem
-from proxy.http_messages import Response
+from proxy.engine.errors import Problem
+from proxy.http.messages import Response
+from proxy.providers.plivo import rest as plivo
+from proxy.providers.twilio import rest as twilio
 
 
 def success(

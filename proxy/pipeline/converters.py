@@ -39,8 +39,9 @@ from typing import Any
 import phonenumbers
 from pydantic import BaseModel, ValidationError
 
-from proxy.converter_args import AgoArgs, DecimalArgs, E164Args, SepArgs, SidArgs, UuidArgs
-from proxy.dialects import plivo, twilio
+from proxy.pipeline.converter_args import AgoArgs, DecimalArgs, E164Args, SepArgs, SidArgs, UuidArgs
+from proxy.providers.plivo import rest as plivo
+from proxy.providers.twilio import rest as twilio
 
 
 class ConversionError(ValueError):

@@ -15,7 +15,7 @@ import sys
 import time
 from types import FrameType
 
-from proxy.logs import get_logger
+from proxy.ops.logs import get_logger
 from proxy.settings.loader import Config
 
 

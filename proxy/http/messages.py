@@ -1,6 +1,6 @@
 """The request and response as the proxy sees them: plain data, no I/O.
 
-The listening side (``proxy.http_server``) parses bytes into a :class:`Request` and writes a
+The listening side (``proxy.http.server``) parses bytes into a :class:`Request` and writes a
 :class:`Response` back; everything between works on these two types only. Keeping them this
 small is what makes a proxied request cheap: no lazily parsed URL objects, no stream readers,
 no per-request property caches, nothing the pass does not read.

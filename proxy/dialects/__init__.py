@@ -1,1 +1,0 @@
-"""Provider knowledge, one module per provider: identifiers, dates, errors, list envelopes."""

@@ -1,0 +1,8 @@
+"""The only code that speaks HTTP bytes: the listening server, the upstream client, the plain
+``Request``/``Response`` the rest of the proxy works on, and the header rules (hop-by-hop,
+forwarding) both sides share.
+
+May import: ``proxy.ops.logs`` (its log lines), ``proxy.settings.models`` (the limits it
+enforces) and ``proxy.engine.errors`` (a refused request is a ``ProblemError`` like any other).
+Nothing here knows a provider, a route or a step.
+"""

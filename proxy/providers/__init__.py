@@ -1,0 +1,7 @@
+"""What Dialect knows of each provider: one package per provider (its REST conventions and its
+strict mock), and the call-control documents both speak (``documents``).
+
+May import: ``codecs``, ``pipeline.converters`` (the mocks build records with the same
+converters the rules use) and ``engine.errors``. Rules and the engine read provider knowledge
+from here; nothing here runs a request.
+"""
