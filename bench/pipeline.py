@@ -14,7 +14,10 @@ Records are realistic (the golden files' Plivo message, ``bench/run.py``'s ``MES
 call record and the Twilio mock's resources) and vary per record: distinct identifiers and
 timestamps, numbers from a small pool, so that caches see what a real page gives them. Every
 document is decoded before the clock starts; a run reports the minimum over ``--repeat``
-repetitions of CPU time (``time.process_time``), in microseconds per record. Loops are bounded.
+repetitions of CPU time (``time.process_time``), in microseconds per record, and how many
+records the fused pipeline handed to its steps one by one while timed (``fallbacks``: a number
+above 0 means the table measured the slow path, see ``proxy.pipeline.fused``). Loops are
+bounded. ``DIALECT_FUSE=0`` in the environment times the steps one by one instead.
 
     .venv/bin/python bench/pipeline.py [--repeat 7] [--records 2000] [--profile twilio_message]
 """
@@ -40,6 +43,8 @@ sys.path.insert(0, str(ROOT))
 from bench.run import BASE_TIME as BASE  # noqa: E402
 from bench.run import IST, MESSAGE  # noqa: E402
 from proxy.engine.exchange import Exchange  # noqa: E402
+from proxy.ops.metrics import PIPELINE_FALLBACKS  # noqa: E402
+from proxy.pipeline.fused import SWITCH, enabled  # noqa: E402
 from proxy.pipeline.runner import run_steps  # noqa: E402
 from proxy.settings.loader import Config, load_config  # noqa: E402
 from proxy.steps.each import Each  # noqa: E402
@@ -293,12 +298,20 @@ def main() -> int:
         case = next(c for c in CASES if c.pipeline == args.profile)
         profile(configs[case.config], case)
         return 0
-    print(f"{'pipeline':<16} {'fetch µs/record':>16} {f'list({PAGE}) µs/record':>22}")
+    fused = "fused" if enabled() else f"step by step ({SWITCH}=0)"
+    print(f"{'pipeline':<16} {'fetch µs/record':>16} {f'list({PAGE}) µs/record':>22}  {fused}")
     for case in CASES:
         config = configs[case.config]
+        before = sum(
+            n for (name, _), n in PIPELINE_FALLBACKS.counts.items() if name == case.pipeline
+        )
         fetch = time_fetch(config, case, records, repeat)
         listed = time_list(config, case, repeat)
-        print(f"{case.pipeline:<16} {fetch:>16.2f} {listed:>22.2f}")
+        after = sum(
+            n for (name, _), n in PIPELINE_FALLBACKS.counts.items() if name == case.pipeline
+        )
+        note = f"  fallbacks: {after - before}" if after > before else ""
+        print(f"{case.pipeline:<16} {fetch:>16.2f} {listed:>22.2f}{note}")
     return 0
 
 

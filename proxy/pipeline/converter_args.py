@@ -7,6 +7,8 @@ converters run compiled (see setup.py), and pydantic models must stay ordinary P
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -40,3 +42,9 @@ class DecimalArgs(_Args):
 
 class SepArgs(_Args):
     sep: str = Field(default="<", min_length=1)
+
+
+class ScaleArgs(_Args):
+    # Plivo's recording times are milliseconds (``"345100.00000"``), Twilio's seconds (``"345"``).
+    by: Decimal
+    places: int = Field(default=0, ge=0, le=12)

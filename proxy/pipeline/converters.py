@@ -3,7 +3,9 @@
 Each converter is a small, pure function of one value, looked up by name in the explicit table
 ``CONVERTERS`` and built once when the config loads (with its arguments validated then). ``None``
 passes through unchanged unless a converter says otherwise. Provider knowledge stays in
-``proxy.dialects``; converters are thin named wrappers around it.
+``proxy.providers``; converters are thin named wrappers around it. The module is longer than
+most because it is the whole catalogue: one table, read top to bottom, each converter a few
+lines beside the ones of its kind (times, numbers, identifiers, types, lists and text).
 
 | name | example |
 |---|---|
@@ -16,6 +18,9 @@ passes through unchanged unless a converter says otherwise. Provider knowledge s
 | ``plivo_number`` | ``"+14155550100"`` → ``"14155550100"`` |
 | ``twilio_sid`` ``{prefix}`` | a UUID → ``"SM" + 32 hex`` |
 | ``uuid_from_sid`` ``{prefixes?}`` | ``"SM" + 32 hex`` → the hyphenated UUID |
+| ``digits_sid`` ``{prefix}`` / ``digits_from_sid`` | ``"+1415…"`` → ``"PN00…1415…"``; back |
+| ``scale`` ``{by, places}`` | ``"345100.00000"`` → ``"345"`` with ``by: 0.001`` (ms to s) |
+| ``epoch_ms`` / ``to_epoch_ms`` | ``"1407235163907.000"`` → its instant; an instant → ms |
 | ``string`` / ``integer`` / ``boolean`` | type changes (``""`` → None for integer) |
 | ``decimal_string`` ``{places, negate}`` | ``"0.0025"`` → ``"-0.00250"`` with ``negate: true`` |
 | ``plivo_error_code`` | ``"000"`` / ``""`` → None; ``"30"`` → 30 |
@@ -33,13 +38,21 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, DecimalException, InvalidOperation
 from typing import Any
 
 import phonenumbers
 from pydantic import BaseModel, ValidationError
 
-from proxy.pipeline.converter_args import AgoArgs, DecimalArgs, E164Args, SepArgs, SidArgs, UuidArgs
+from proxy.pipeline.converter_args import (
+    AgoArgs,
+    DecimalArgs,
+    E164Args,
+    ScaleArgs,
+    SepArgs,
+    SidArgs,
+    UuidArgs,
+)
 from proxy.providers.plivo import rest as plivo
 from proxy.providers.twilio import rest as twilio
 
@@ -209,7 +222,14 @@ def _e164_of(digits: str) -> str | None:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # phonenumbers drops a national trunk prefix written after the country code (+44 0 20…).
+    # Only a result that is itself stable counts: otherwise a second conversion would drop
+    # another digit (+31 0 000000 → +31000000 → +3100000), and a number must not change
+    # each time it passes through.
+    if formatted[1:] != digits and _e164_of(formatted[1:]) != formatted:
+        return None
+    return formatted
 
 
 def _e164(args: E164Args | None) -> Converter:
@@ -286,6 +306,92 @@ def _uuid_from_sid(args: UuidArgs) -> Converter:
     return fast
 
 
+_DIGIT_ID = re.compile(r"^\+?([1-9][0-9]{0,31})$")
+_DIGIT_SID = re.compile(r"^([A-Z]{2})0*([1-9][0-9]*)$")
+
+
+def _digits_sid(args: SidArgs) -> Converter:
+    """A Plivo number, or a numeric Plivo id (an application), as a Twilio SID: the prefix and
+    the digits zero-padded to 32. Digits are hex digits, so the SID is well formed, and the
+    mapping is exact both ways without any state (Plivo addresses numbers by the number)."""
+    prefix = args.prefix
+
+    def convert(value: Any) -> Any:
+        m = _DIGIT_ID.match(str(value).strip())
+        if m is None:
+            raise ConversionError(f"not a number that fits in a SID: {_short(value)}")
+        return prefix + m.group(1).rjust(32, "0")
+
+    return _cached_text(_none_safe(convert))
+
+
+def _digits_from_sid(args: UuidArgs) -> Converter:
+    """The number in a SID made by ``digits_sid``; any other SID (hex letters in it) is refused,
+    so a foreign SID in a path reads as not found."""
+    prefixes = args.prefixes
+
+    def convert(value: Any) -> Any:
+        text = str(value)
+        m = _DIGIT_SID.match(text) if len(text) == 34 else None
+        if m is None or (prefixes and m.group(1) not in prefixes):
+            want = "/".join(prefixes) if prefixes else "two letters"
+            raise ConversionError(
+                f"not a SID made of a number ({want} + 32 digits): {_short(value)}"
+            )
+        return m.group(2)
+
+    return _none_safe(convert)
+
+
+def _scale(args: ScaleArgs) -> Converter:
+    factor, quantum = args.by, Decimal(1).scaleb(-args.places)
+
+    def convert(value: Any) -> Any:
+        if value == "":
+            return None
+        if isinstance(value, bool):
+            raise ConversionError("a boolean is not a number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ConversionError(f"not a decimal number: {_short(value)}") from None
+        if not number.is_finite():
+            raise ConversionError(f"not a finite number: {_short(value)}")
+        try:
+            return str((number * factor).quantize(quantum, rounding=ROUND_HALF_UP))
+        except DecimalException:
+            raise ConversionError(f"cannot scale {_short(value)}") from None
+
+    return _cached_text(_none_safe(convert))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _from_epoch_ms(value: Any) -> Any:
+    """Plivo's recording times: milliseconds since 1970 as a decimal string."""
+    if value == "":
+        return None
+    if isinstance(value, bool):
+        raise ConversionError("a boolean is not a time")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ConversionError(f"not epoch milliseconds: {_short(value)}") from None
+    if not number.is_finite():
+        raise ConversionError(f"not epoch milliseconds: {_short(value)}")
+    try:
+        return _EPOCH + timedelta(milliseconds=float(number))
+    except (OverflowError, ValueError):
+        raise ConversionError(f"epoch milliseconds out of range: {_short(value)}") from None
+
+
+def _to_epoch_ms(value: Any) -> Any:
+    dt = _timestamp(value)
+    return None if dt is None else (dt - _EPOCH) // _MILLISECOND
+
+
 # -- types -------------------------------------------------------------------------------------
 
 
@@ -351,13 +457,13 @@ def _decimal_string(args: DecimalArgs) -> Converter:
             raise ConversionError(f"not a decimal number: {_short(value)}") from None
         if not number.is_finite():
             raise ConversionError(f"not a finite number: {_short(value)}")
-        if args.negate:
-            number = -number
-        if number == 0:
-            number = abs(number)
         try:
+            if args.negate:
+                number = -number
+            if number == 0:
+                number = abs(number)
             return str(number.quantize(quantum))
-        except InvalidOperation:  # more digits than the decimal context holds
+        except DecimalException:  # more digits, or a larger exponent, than the context holds
             raise ConversionError(
                 f"not a decimal with {args.places} places: {_short(value)}"
             ) from None
@@ -456,6 +562,11 @@ CONVERTERS: Mapping[str, ConverterSpec] = {
         ConverterSpec("plivo_number", "+E.164 → digits", None, _plivo_number_converter),
         ConverterSpec("twilio_sid", "UUID → prefix + 32 hex", SidArgs, _twilio_sid),
         ConverterSpec("uuid_from_sid", "SID → UUID", UuidArgs, _uuid_from_sid),
+        ConverterSpec("digits_sid", "number → prefix + 32 digits", SidArgs, _digits_sid),
+        ConverterSpec("digits_from_sid", "SID of digits → number", UuidArgs, _digits_from_sid),
+        ConverterSpec("scale", "number times by → fixed-point string", ScaleArgs, _scale),
+        ConverterSpec("epoch_ms", "epoch milliseconds → timestamp", None, _plain(_from_epoch_ms)),
+        ConverterSpec("to_epoch_ms", "timestamp → epoch milliseconds", None, _plain(_to_epoch_ms)),
         ConverterSpec("string", "number/bool → string", None, _string_converter),
         ConverterSpec(
             "integer", "string → integer", None, lambda _a: _cached_text(_none_safe(_integer))

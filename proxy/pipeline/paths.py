@@ -13,27 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from proxy.pipeline.rules import MISSING, Missing, reader
+
 __all__ = ["MISSING", "WILDCARD", "DataPath", "Missing"]
-
-
-class Missing:
-    """Marker for an absent value (distinct from a JSON null)."""
-
-    _instance: Missing | None = None
-
-    def __new__(cls) -> Missing:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-MISSING = Missing()
 
 
 class _Wildcard:
@@ -83,6 +65,7 @@ class DataPath:
     top_key: str | None = field(init=False, default=None, compare=False)
     # Known once: ``get`` runs for every reference of every request.
     has_wildcard: bool = field(init=False, default=False, compare=False)
+    _read: Any = field(init=False, default=None, compare=False, repr=False)
 
     @classmethod
     def parse(cls, text: str) -> DataPath:
@@ -134,21 +117,19 @@ class DataPath:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, data: Any, default: Any = MISSING) -> Any:
-        """The single value at this path, or ``default``. A wildcard takes the first match."""
+        """The single value at this path, or ``default``. A wildcard takes the first match;
+        any other path reads as ``rules.read`` says."""
         if self.has_wildcard:
             for value, _ in self.find(data):
                 return value
             return default
-        for seg in self.segments:  # the common case, walked without building paths
-            if isinstance(seg, str):
-                if not isinstance(data, dict) or seg not in data:
-                    return default
-                data = data[seg]
-            elif isinstance(seg, int) and isinstance(data, list) and -len(data) <= seg < len(data):
-                data = data[seg]
-            else:
-                return default
-        return data
+        read = self._read
+        if read is None:
+            segments = tuple(s for s in self.segments if isinstance(s, str | int))
+            read = reader(segments)
+            object.__setattr__(self, "_read", read)
+        value = read(data)
+        return default if value is MISSING else value
 
     def find(self, data: Any) -> Iterator[tuple[Any, str]]:
         """Every existing value at this path, with the concrete path it was found at."""

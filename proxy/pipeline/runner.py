@@ -7,7 +7,8 @@ from typing import Any
 
 from proxy.engine.errors import StepError
 from proxy.engine.exchange import Exchange
-from proxy.pipeline.step import Step, StepFailure
+from proxy.pipeline.failure import StepFailure
+from proxy.pipeline.step import Step
 
 
 class _NestedFailure(StepFailure):
@@ -20,13 +21,13 @@ class _NestedFailure(StepFailure):
         self.index, self.op = index, op
 
 
-def run_nested(steps: Sequence[Step], ex: Exchange, doc: Any, where: str, *, start: int = 0) -> Any:
-    """``steps`` from index ``start`` on (a fused pipeline hands over mid-way), failures named
-    by their index in the whole list."""
+def run_nested(steps: Sequence[Step], ex: Exchange, doc: Any, where: str) -> Any:
+    """``steps`` one by one (what ``each`` and ``use`` run, fused or not: see ``fused``),
+    failures named by their index in the list and the path of the item."""
     # One try around the loop: entering it costs nothing, and the index is known on failure.
-    i = start
+    i = 0
     try:
-        for i, step in enumerate(steps[start:] if start else steps, start):  # noqa: B007
+        for i, step in enumerate(steps):  # noqa: B007 - i is read on failure
             doc = step.run(ex, doc)
     except _NestedFailure as deeper:
         deeper.index = f"{i}.{deeper.index}"

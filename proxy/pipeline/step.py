@@ -1,22 +1,47 @@
 """The step base class and the small shared vocabulary steps are written in.
 
 A step is an immutable, validated pydantic model: its ``op``, its parameters, the phases it may
-run in and a synchronous, pure ``apply``. Validation at load gives every config error a precise
-location for free (``routes[3].response[1].map``); compiled artefacts (paths, converters,
-templates) are built once in ``model_post_init`` so that nothing is parsed per request.
+run in, and what it does: written once as code through ``emit`` (the steps every record runs;
+see ``writer``), or as a synchronous, pure ``apply``. Validation at load gives every config
+error a precise location for free (``routes[3].response[1].map``); compiled artefacts (paths,
+converters, templates, the step's own function) are built once when the config loads, so that
+nothing is parsed per request.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from proxy.engine.exchange import Exchange, UpstreamCall
-from proxy.pipeline import kernels
-from proxy.pipeline.paths import MISSING, DataPath, render_path
+from proxy.pipeline import rules
+from proxy.pipeline.codegen import Generated
+from proxy.pipeline.failure import StepFailure
+from proxy.pipeline.one_step import compile_function, compile_step
+from proxy.pipeline.paths import DataPath
+from proxy.pipeline.writer import Ref, Writer
+
+if TYPE_CHECKING:  # for annotations only: fused builds on this module
+    from proxy.pipeline.fused import Fusion
+
+__all__ = [
+    "BOTH",
+    "REQUEST",
+    "RESPONSE",
+    "AcceptsFailures",
+    "Condition",
+    "FollowsUpstream",
+    "Ref",
+    "Step",
+    "StepFailure",
+    "StepFn",
+    "Template",
+    "compiled",
+    "parse_path",
+]
 
 StepFn = Callable[[Exchange, Any], Any]
 
@@ -35,53 +60,21 @@ def compiled(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
-class StepFailure(Exception):
-    """Raised by ``apply``; the runner adds the route, phase, index and op."""
-
-    def __init__(
-        self,
-        reason: str,
-        path: str | tuple[Any, ...] = "",
-        *,
-        status: int | None = None,
-        code: int | None = None,
-        message: str | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.reason, self.path = reason, render_path(path)
-        self.status, self.code, self.message = status, code, message
-
-
-class Ref:
-    """A value source: ``$request.To`` reads the request context, anything else the document."""
-
-    __slots__ = ("context", "path", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.context = text.startswith("$")
-        self.path = DataPath.parse(text[1:] if self.context else text)
-
-    def get(self, ex: Exchange, doc: Any, default: Any = MISSING) -> Any:
-        source = ex.context() if self.context else doc
-        return self.path.get(source, default)
-
-    def getter(self) -> Callable[[Exchange, Any], Any]:
-        """``get`` with the default default, as a compiled closure (``proxy.pipeline.kernels``)."""
-        return kernels.reference(self.context, self.path.segments, self.get)
-
-
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 
 
 class Template:
-    """``"/Accounts/{$account.sid}/Messages/{sid}.json"``: literal text with references."""
+    """``"/Accounts/{$account.sid}/Messages/{sid}.json"``: literal text with references.
 
-    __slots__ = ("parts", "text")
+    Rendering is written once, by ``emit``: each reference's value as ``str`` gives it; a
+    reference with no value, or a null one, fails naming the first such reference."""
+
+    __slots__ = ("_render", "parts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.parts: list[str | Ref] = []
+        self._render: Callable[[Exchange, Any], str] | None = None
         pos = 0
         for m in _TEMPLATE_FIELD.finditer(text):
             if m.start() > pos:
@@ -91,54 +84,31 @@ class Template:
         if pos < len(text):
             self.parts.append(text[pos:])
 
-    def renderer(self) -> Callable[[Exchange, Any], str]:
-        """``render`` as a closure: literal parts bound, one-key document references read
-        directly. Anything unusual (a missing value) falls back to ``render`` for its error."""
-        getters: list[Callable[[Exchange, Any], Any]] = []
+    def emit(self, w: Writer) -> str:
+        """Lines checking every reference, and the expression of the rendered text."""
+        fields: list[str] = []
         for part in self.parts:
             if isinstance(part, str):
-                getters.append(_literal(part))
-            elif not part.context and part.path.top_key is not None:
-                getters.append(_key_getter(part.path.top_key))
-            else:
-                getters.append(_ref_getter(part))
-        slow = self.render
-
-        def render(ex: Exchange, doc: Any) -> str:
-            values = [get(ex, doc) for get in getters]
-            if None in values:
-                return slow(ex, doc)
-            return "".join(v if isinstance(v, str) else str(v) for v in values)
-
-        return render
+                fields.append("{" + w.const(part) + "}")
+                continue
+            value = w.temp("a")
+            w.line(f"{value} = {w.value(part, absent='None')}")
+            with w.block(f"if {value} is None:"):
+                reason = f"template {self.text!r} needs {part.text!r}, which is missing"
+                w.fail(w.const(reason))
+            fields.append("{" + value + "!s}")
+        return 'f"' + "".join(fields) + '"'
 
     def render(self, ex: Exchange, doc: Any) -> str:
-        out: list[str] = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            value = part.get(ex, doc)
-            if value is MISSING or value is None:
-                raise StepFailure(f"template {self.text!r} needs {part.text!r}, which is missing")
-            out.append(str(value))
-        return "".join(out)
-
-
-def _literal(text: str) -> Callable[[Exchange, Any], Any]:
-    return lambda _ex, _doc: text
-
-
-def _key_getter(key: str) -> Callable[[Exchange, Any], Any]:
-    return lambda _ex, doc: doc.get(key) if isinstance(doc, dict) else None
-
-
-def _ref_getter(ref: Ref) -> Callable[[Exchange, Any], Any]:
-    return lambda ex, doc: ref.get(ex, doc, None)
+        if self._render is None:
+            self._render, _ = compile_function(
+                f"template {self.text}", "render(ex, doc)", self.emit
+            )
+        return self._render(ex, doc)
 
 
 class Condition(BaseModel):
-    """``when:`` on any step: run it only if the condition holds.
+    """``when:`` on any step: run it only if the condition holds (``rules.condition``).
 
     ``{path: message_type, equals: mms}``, ``{path: $request.MediaUrl, exists: true}``,
     ``{path: status, in: [failed, undelivered]}``, ``{path: message_type, not_in: [mms]}``
@@ -152,7 +122,8 @@ class Condition(BaseModel):
     in_: list[Any] | None = Field(default=None, alias="in")
     not_in: list[Any] | None = None
     _ref: Ref = PrivateAttr()
-    _has_equals: bool = PrivateAttr(default=False)
+    _test: tuple[str, Any] = PrivateAttr()
+    _holds: Callable[[Exchange, Any], bool] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
@@ -168,72 +139,77 @@ class Condition(BaseModel):
 
     def model_post_init(self, _: Any) -> None:
         compiled(self, "_ref", Ref(self.path))
-        compiled(self, "_has_equals", "equals" in self.model_fields_set)
+        if self.exists is not None:
+            test: tuple[str, Any] = ("exists", self.exists)
+        elif self.in_ is not None:
+            test = ("in", self.in_)
+        elif self.not_in is not None:
+            test = ("not_in", self.not_in)
+        else:
+            test = ("equals", self.equals)
+        compiled(self, "_test", test)
+        compiled(self, "_holds", None)
 
-    def test(self) -> Callable[[Exchange, Any], bool]:
-        """``holds`` as one closure; document paths of one key skip the general walk."""
-        ref = self._ref
-        key = ref.path.top_key if not ref.context else None
-        if key is None or self.exists is not None:
-            return self.holds
-        if self.in_ is not None:
-            among = self.in_
-            return lambda _ex, doc: isinstance(doc, dict) and key in doc and doc[key] in among
-        if self.not_in is not None:
-            outside = self.not_in
-            return lambda _ex, doc: (
-                not (isinstance(doc, dict) and key in doc and doc[key] in outside)
-            )
-        expected = self.equals
-        return lambda _ex, doc: isinstance(doc, dict) and key in doc and doc[key] == expected
+    def expression(self, w: Writer) -> str:
+        return rules.condition(w.src, w.value(self._ref), *self._test)
 
     def holds(self, ex: Exchange, doc: Any) -> bool:
-        value = self._ref.get(ex, doc)
-        if self.exists is not None:
-            present = value is not MISSING and value is not None and value != "" and value != []
-            return present == self.exists
-        if self.in_ is not None:
-            return value is not MISSING and value in self.in_
-        if self.not_in is not None:
-            return value is MISSING or value not in self.not_in
-        return value is not MISSING and value == self.equals
+        if self._holds is None:
+            fn, _ = compile_function(f"when {self.path}", "holds(ex, doc)", self.expression)
+            compiled(self, "_holds", fn)
+            return bool(fn(ex, doc))
+        return self._holds(ex, doc)
 
 
 class Step(BaseModel):
-    """Base of every step. Subclasses set ``op`` (a Literal), ``phases`` and ``apply``."""
+    """Base of every step. Subclasses set ``op`` (a Literal), ``phases``, and either ``emit``
+    (a step that runs per record: its behaviour written once as code, see ``writer``) or
+    ``apply`` (plain Python)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     phases: ClassVar[frozenset[str]] = BOTH
     op: str
     when: Condition | None = None
 
-    def applies(self, ex: Exchange, doc: Any) -> bool:
-        return self.when is None or self.when.holds(ex, doc)
+    def emit(self, w: Writer) -> bool:
+        """Write what the step does through ``w``; False for a step that has only ``apply``."""
+        return False
 
-    def apply(self, ex: Exchange, doc: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def apply(self, ex: Exchange, doc: Any) -> Any:
+        """The step itself, without its condition, for a step written in plain Python."""
+        raise NotImplementedError(f"{self.op!r} is written by its template: run it with run()")
 
     # -- compiled form: what the runner calls ------------------------------------------------
 
     def run(self, ex: Exchange, doc: Any) -> Any:
         """The step with its condition, as the runner calls it.
 
-        ``prepare`` replaces this method on the instance with one closure that has the
-        parameters bound and the common cases decided at load time: the per-request cost of
-        a step is then one call, not two method calls and a dozen attribute lookups."""
+        ``prepare`` replaces this method on the instance with the step's generated function
+        (``one_step``), so that the per-request cost of a step is one call."""
         self.prepare()
         return self.__dict__["run"](ex, doc)
 
-    def prepare(self) -> None:
-        fn = self.fast_apply()
-        if self.when is not None:
-            fn = kernels.guarded(self.when.test(), fn)
+    def prepare(self, where: str = "") -> None:
+        """Compile the step's function; ``where`` (its config location) names its code."""
+        title = f"{where} {self.op}".strip()
+        fn, code = compile_step(self, title)
         compiled(self, "run", fn)
+        compiled(self, "_code", code)
 
-    def fast_apply(self) -> StepFn:
-        """``apply`` specialised for this step's parameters; steps on the hot path override
-        it, and must behave exactly as ``apply`` (the unit tests run both)."""
-        return self.apply
+    def nested(self) -> Sequence[Step]:
+        """The steps this one runs in turn (``each``, ``use``)."""
+        return ()
+
+    def fusion(self) -> Fusion | None:
+        """How the nested steps run (fused, or step by step and why)."""
+        return None
+
+    def code(self) -> list[Generated]:
+        """The generated functions this step runs (``dialect translate --show-code``)."""
+        if "run" not in self.__dict__:
+            self.prepare()
+        code: Generated | None = self.__dict__.get("_code")
+        return [code] if code is not None else []
 
 
 class FollowsUpstream:

@@ -23,10 +23,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from proxy.engine.exchange import Exchange
-from proxy.pipeline import kernels
 from proxy.pipeline.converters import ConversionError, Converter, build_converter
-from proxy.pipeline.paths import DataPath, assign, has_slot
-from proxy.pipeline.step import Step, StepFailure, StepFn, Template, compiled, parse_path
+from proxy.pipeline.paths import DataPath
+from proxy.pipeline.step import Step, StepFailure, Template, compiled, parse_path
+from proxy.pipeline.writer import Writer
 
 
 class ErrorSpec(BaseModel):
@@ -78,29 +78,15 @@ class Convert(Step):
         name, args = (v, None) if isinstance(v, str) else next(iter(v.items()))
         compiled(self, "_fn", build_converter(name, args))
 
-    def apply(self, ex: Exchange, doc: Any) -> Any:
-        key = self._at.top_key
-        if key is not None and isinstance(doc, dict):  # the common case: one plain key
-            if key in doc:
-                try:
-                    doc[key] = self._fn(doc[key])
-                except ConversionError as exc:
-                    raise self._failure(ex, doc, exc, (key,)) from None
-            return doc
-        for parent, slot, where in self._at.parents(doc, create=False):
-            if not has_slot(parent, slot):
-                continue
-            try:
-                assign(parent, slot, self._fn(parent[slot]))
-            except ConversionError as exc:
-                raise self._failure(ex, doc, exc, where) from None
-        return doc
-
-    def fast_apply(self) -> StepFn:
-        key = self._at.top_key
-        if key is None:
-            return self.apply
-        return kernels.convert_key(key, self._fn, self._failure, self.apply)
+    def emit(self, w: Writer) -> bool:
+        """Each value at ``at`` goes through the converter (an absent one is skipped); a value
+        the converter refuses fails the step, as ``error`` says if given."""
+        with w.slot(self._at) as slot, w.if_present(slot):
+            with w.block("try:"):
+                slot.assign(f"{w.const(self._fn)}({slot.value})")
+            with w.block("except _ConversionError as exc:"):
+                w.line(f"raise {w.const(self._failure)}(ex, doc, exc, {slot.where}) from None")
+        return True
 
     def _failure(
         self, ex: Exchange, doc: Any, exc: ConversionError, where: tuple[Any, ...]

@@ -12,10 +12,9 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr
 
-from proxy.engine.exchange import Exchange
 from proxy.pipeline.paths import DataPath
 from proxy.pipeline.step import Step, compiled, parse_path
-from proxy.steps._targets import objects_at
+from proxy.pipeline.writer import Writer
 
 
 class Drop(Step):
@@ -27,8 +26,6 @@ class Drop(Step):
     def model_post_init(self, _: Any) -> None:
         compiled(self, "_at", parse_path(self.at))
 
-    def apply(self, ex: Exchange, doc: Any) -> Any:
-        for obj, _ in objects_at(doc, self._at):
-            for key in self.keys:
-                obj.pop(key, None)
-        return doc
+    def emit(self, w: Writer) -> bool:
+        w.drop(self._at, self.keys)
+        return True

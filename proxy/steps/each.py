@@ -18,26 +18,38 @@ from typing import Any, Literal
 from pydantic import PrivateAttr, model_validator
 
 from proxy.engine.exchange import Exchange
-from proxy.pipeline import kernels
+from proxy.pipeline.fused import Fused, Fusion
 from proxy.pipeline.paths import DataPath
-from proxy.pipeline.step import Step, StepFailure, StepFn, compiled, parse_path
+from proxy.pipeline.step import Step, StepFailure, compiled, parse_path
+
+
+def _unbound(ex: Exchange, doc: Any, where: str, index: int | None) -> Any:
+    raise StepFailure("the step was not bound to its pipeline")  # pragma: no cover
 
 
 class NestedSteps(Step):
-    """Base for steps that hold other steps; the config compiler fills ``_steps``.
-
-    The compiled form runs the steps as one fused function (``proxy.pipeline.fused``), built
-    when they are bound, so at load time: a record pipeline runs once per record of a list.
-    """
+    """Base for steps that hold other steps; the config compiler binds them, with the
+    pipeline they make (``proxy.pipeline.fused``: one generated function per record pipeline,
+    built when the config loads, or the steps one by one)."""
 
     _steps: Sequence[Step] = PrivateAttr(default=())
+    _fusion: Fusion | None = PrivateAttr(default=None)
+    _run: Fused = PrivateAttr(default=_unbound)  # the fusion's ``run``, bound with the steps
 
     def nested_source(self) -> tuple[str | None, list[dict[str, Any]] | None]:
         raise NotImplementedError  # pragma: no cover
 
-    def bind(self, steps: Sequence[Step]) -> None:
+    def bind(self, steps: Sequence[Step], fusion: Fusion) -> None:
         compiled(self, "_steps", steps)
+        compiled(self, "_fusion", fusion)
+        compiled(self, "_run", fusion.run)
         self.prepare()
+
+    def nested(self) -> Sequence[Step]:
+        return self._steps
+
+    def fusion(self) -> Fusion | None:
+        return self._fusion
 
 
 class Each(NestedSteps):
@@ -60,33 +72,15 @@ class Each(NestedSteps):
         return self.use, self.steps
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
-        from proxy.pipeline.runner import run_nested
-
+        pipeline = self._run
         for value, where in self._at.find(doc):
             if value is None:
                 continue
             if not isinstance(value, list):
                 raise StepFailure(f"expected a list, found {type(value).__name__}", where)
             for i, item in enumerate(value):
-                value[i] = run_nested(self._steps, ex, item, f"{where}[{i}]")
+                value[i] = pipeline(ex, item, where, i)
         return doc
-
-    def fast_apply(self) -> StepFn:
-        from proxy.pipeline.fused import fuse
-
-        pipeline, at = fuse(self._steps), self._at
-
-        def each(ex: Exchange, doc: Any) -> Any:
-            for value, where in at.find(doc):
-                if value is None:
-                    continue
-                if not isinstance(value, list):
-                    raise StepFailure(f"expected a list, found {type(value).__name__}", where)
-                for i, item in enumerate(value):
-                    value[i] = pipeline(ex, item, where, i)
-            return doc
-
-        return each
 
 
 class Use(NestedSteps):
@@ -97,11 +91,4 @@ class Use(NestedSteps):
         return self.pipeline, None
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
-        from proxy.pipeline.runner import run_nested
-
-        return run_nested(self._steps, ex, doc, "")
-
-    def fast_apply(self) -> StepFn:
-        from proxy.pipeline.fused import fuse
-
-        return kernels.fused_document(fuse(self._steps))
+        return self._run(ex, doc, "", None)

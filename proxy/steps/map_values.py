@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr
 
-from proxy.engine.exchange import Exchange
-from proxy.pipeline.paths import DataPath, assign, has_slot
-from proxy.pipeline.step import Step, StepFailure, StepFn, compiled, parse_path
+from proxy.pipeline.paths import DataPath
+from proxy.pipeline.step import Step, compiled, parse_path
+from proxy.pipeline.writer import Slot, Writer
 
 
 class MapValues(Step):
@@ -36,42 +36,26 @@ class MapValues(Step):
         if not self._at.segments:
             raise ValueError("'map_values' needs a non-empty 'at'")
 
-    def apply(self, ex: Exchange, doc: Any) -> Any:
-        top = self._at.top_key
-        if top is not None and isinstance(doc, dict):  # the common case: one plain key
-            if top in doc:
-                doc[top] = self._lookup(doc[top], (top,))
-            return doc
-        for parent, key, where in self._at.parents(doc, create=False):
-            if has_slot(parent, key):
-                assign(parent, key, self._lookup(parent[key], where))
-        return doc
+    def emit(self, w: Writer) -> bool:
+        """Each value at ``at`` (an absent one is skipped) is looked up: a string as it is,
+        anything else by its text (a null as ``null``, a number as ``str`` writes it); one
+        the table does not name goes by ``fallback``."""
+        with w.slot(self._at) as slot, w.if_present(slot):
+            value, table = slot.value, w.const(self.map)
+            with w.block(f"if isinstance({value}, str):"):
+                self._look_up(w, slot, value, table)
+            with w.block("else:"):
+                text = w.temp("k")
+                w.line(f"{text} = 'null' if {value} is None else str({value})")
+                self._look_up(w, slot, text, table)
+        return True
 
-    def fast_apply(self) -> StepFn:
-        top, table, lookup = self._at.top_key, self.map, self._lookup
-        if top is None or self.fallback != "keep":
-            return self.apply
-
-        def map_values(ex: Exchange, doc: Any) -> Any:
-            if not isinstance(doc, dict):
-                return self.apply(ex, doc)
-            if top in doc:
-                value = doc[top]
-                if isinstance(value, str):
-                    if value in table:
-                        doc[top] = table[value]
-                else:
-                    doc[top] = lookup(value, (top,))
-            return doc
-
-        return map_values
-
-    def _lookup(self, value: Any, where: tuple[Any, ...]) -> Any:
-        lookup = value if isinstance(value, str) else ("null" if value is None else str(value))
-        if lookup in self.map:
-            return self.map[lookup]
-        if self.fallback == "keep":
-            return value
+    def _look_up(self, w: Writer, slot: Slot, key: str, table: str) -> None:
+        with w.block(f"if {key} in {table}:"):
+            slot.assign(f"{table}[{key}]")
         if self.fallback == "default":
-            return self.default
-        raise StepFailure(f"value {lookup!r} is not in the map", where)
+            with w.block("else:"):
+                slot.assign(w.const(self.default))
+        elif self.fallback == "error":
+            with w.block("else:"):
+                w.fail(f'f"value {{{key}!r}} is not in the map"', slot.where)

@@ -2,7 +2,7 @@
 
 This is how a façade answers a missing parameter the way its provider does (Twilio's 21604
 "A 'To' phone number is required.") instead of passing it on and relaying a foreign error.
-An empty string or empty list counts as missing.
+An empty string or empty list counts as missing, as it does for ``when: {exists: true}``.
 
 Example::
 
@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr
 
 from proxy.engine.exchange import Exchange
-from proxy.pipeline.paths import MISSING
+from proxy.pipeline.rules import present
 from proxy.pipeline.step import Ref, Step, compiled
 from proxy.steps.convert import ErrorSpec
 
@@ -34,7 +34,6 @@ class Require(Step):
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         for ref in self._refs:
-            value = ref.get(ex, doc)
-            if value is not MISSING and value is not None and value != "" and value != []:
+            if present(ref.get(ex, doc)):
                 return doc
         raise self.error.failure(ex, doc, f"none of {self.any_of} is present", self.any_of[0])

@@ -18,9 +18,8 @@ from urllib.parse import quote
 from pydantic import Field, PrivateAttr, field_validator
 
 from proxy.engine.exchange import Exchange
-from proxy.pipeline import kernels
 from proxy.pipeline.paths import MISSING
-from proxy.pipeline.step import REQUEST, Ref, Step, StepFailure, StepFn, Template, compiled
+from proxy.pipeline.step import REQUEST, Ref, Step, StepFailure, Template, compiled
 
 
 class RewritePath(Step):
@@ -50,17 +49,6 @@ class RewritePath(Step):
     def model_post_init(self, _: Any) -> None:
         compiled(self, "_template", Template(self.to))
         compiled(self, "_alternatives", [Template(t) for t in self.alternatives])
-
-    def fast_apply(self) -> StepFn:
-        def getters(template: Template) -> list[str | kernels.Getter]:
-            return [part if isinstance(part, str) else part.getter() for part in template.parts]
-
-        return kernels.rewrite_path(
-            getters(self._template),
-            [getters(t) for t in self._alternatives],
-            self.method,
-            self.apply,
-        )
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         ex.upstream_path = self._render(self._template, ex, doc)

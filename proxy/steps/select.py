@@ -17,11 +17,9 @@ from typing import Any, Literal
 
 from pydantic import PrivateAttr
 
-from proxy.engine.exchange import Exchange
-from proxy.pipeline import kernels
 from proxy.pipeline.paths import DataPath
-from proxy.pipeline.step import Step, StepFn, compiled, parse_path
-from proxy.steps._targets import objects_at
+from proxy.pipeline.step import Step, compiled, parse_path
+from proxy.pipeline.writer import Writer
 
 
 class Select(Step):
@@ -35,17 +33,6 @@ class Select(Step):
     def model_post_init(self, _: Any) -> None:
         compiled(self, "_at", parse_path(self.at))
 
-    def fast_apply(self) -> StepFn:
-        if self._at.segments:
-            return self.apply
-        return kernels.select_keys(self.keys, self.default, self.skip_missing, self.apply)
-
-    def apply(self, ex: Exchange, doc: Any) -> Any:
-        for obj, _ in objects_at(doc, self._at):
-            if self.skip_missing:
-                kept = [(k, obj[k]) for k in self.keys if k in obj]
-            else:
-                kept = [(k, obj.get(k, self.default)) for k in self.keys]
-            obj.clear()
-            obj.update(kept)
-        return doc
+    def emit(self, w: Writer) -> bool:
+        w.select(self._at, self.keys, self.default, self.skip_missing)
+        return True

@@ -17,23 +17,13 @@ Examples::
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from proxy.engine.exchange import Exchange
-from proxy.pipeline import kernels
-from proxy.pipeline.paths import MISSING, DataPath, assign
-from proxy.pipeline.step import (
-    Ref,
-    Step,
-    StepFailure,
-    StepFn,
-    Template,
-    compiled,
-    parse_path,
-)
+from proxy.pipeline.paths import DataPath
+from proxy.pipeline.step import Ref, Step, Template, compiled, parse_path
+from proxy.pipeline.writer import Slot, Writer
 
 
 class SetValue(Step):
@@ -65,85 +55,26 @@ class SetValue(Step):
         compiled(self, "_from", Ref(self.from_) if self.from_ is not None else None)
         compiled(self, "_template", Template(self.template) if self.template is not None else None)
 
-    def apply(self, ex: Exchange, doc: Any) -> Any:
-        if not isinstance(doc, dict):
-            raise StepFailure(f"expected an object, found {type(doc).__name__}")
-        top = self._at.top_key
-        if top is not None:  # the common case: one plain key
-            if not (self.if_missing and doc.get(top) is not None):
-                doc[top] = self._value(ex, doc)
-            return doc
-        for parent, key, where in self._at.parents(doc, create=True):
-            if self.if_missing and _present(parent, key):
-                continue
-            value = self._value(ex, doc)
-            if not assign(parent, key, value):
-                raise StepFailure("cannot set a value here", where)
-        return doc
+    def emit(self, w: Writer) -> bool:
+        """Each place at ``at`` (made, with its parents, where missing: the document must be
+        an object) gets the value; with ``if_missing`` a place holding a non-null value
+        keeps it. The value is computed per place, after its parents are made."""
+        with w.slot(self._at, creates=True) as slot:
+            if not self.if_missing:
+                self._emit_value(w, slot)
+                return True
+            current = slot.value
+            with w.block(f"if {current} is _M or {current} is None:"):
+                self._emit_value(w, slot)
+            slot.settled()
+        return True
 
-    def fast_apply(self) -> StepFn:
-        top, if_missing = self._at.top_key, self.if_missing
-        segments = self._at.segments
-        source = self._source()
-        if top is None and len(segments) == 2 and all(isinstance(s, str) for s in segments):
-            return self._nested(str(segments[0]), str(segments[1]), source)
-        if top is None:
-            return self.apply
-
-        return kernels.set_key(top, if_missing, source, self.apply)
-
-    def _nested(self, outer: str, inner: str, source: StepFn) -> StepFn:
-        """``subresource_uris.media``: two plain keys, the outer object made when missing."""
-        if_missing = self.if_missing
-
-        def set_nested(ex: Exchange, doc: Any) -> Any:
-            if not isinstance(doc, dict):
-                raise StepFailure(f"expected an object, found {type(doc).__name__}")
-            parent = doc.get(outer)
-            if parent is None:
-                parent = doc[outer] = {}
-            elif not isinstance(parent, dict):
-                return self.apply(ex, doc)
-            if not (if_missing and parent.get(inner) is not None):
-                parent[inner] = source(ex, doc)
-            return doc
-
-        return set_nested
-
-    def _source(self) -> StepFn:
-        """Where the value comes from, decided once."""
+    def _emit_value(self, w: Writer, slot: Slot) -> None:
+        """A template's text; a reference's value copied (none reads as null); a constant,
+        copied too unless immutable (``rules.copy_of``)."""
         if self._template is not None:
-            return self._template.renderer()
-        ref = self._from
-        if ref is not None:
-            if not ref.context and ref.path.top_key is not None:
-                key = ref.path.top_key
-
-                def from_key(_ex: Exchange, doc: Any) -> Any:
-                    found = doc.get(key) if isinstance(doc, dict) else None
-                    return (
-                        found
-                        if isinstance(found, str | int | float | None)
-                        else (copy.deepcopy(found))
-                    )
-
-                return from_key
-            return kernels.copied(ref.getter())
-        value = self.value
-        if isinstance(value, str | int | float | bool | None):
-            return lambda _ex, _doc: value
-        return self._value
-
-    def _value(self, ex: Exchange, doc: Any) -> Any:
-        if self._template is not None:
-            return self._template.render(ex, doc)
-        if self._from is not None:
-            found = self._from.get(ex, doc)
-            return None if found is MISSING else copy.deepcopy(found)
-        return copy.deepcopy(self.value)
-
-
-def _present(parent: Any, key: Any) -> bool:
-    if isinstance(parent, dict):
-        return parent.get(key) is not None
-    return False
+            slot.assign(self._template.emit(w))
+        elif self._from is not None:
+            slot.assign(w.copy_of(w.value(self._from, absent="None")))
+        else:
+            slot.assign(w.constant(self.value))

@@ -8,9 +8,9 @@ import pytest
 
 from proxy.engine.errors import StepError
 from proxy.engine.exchange import Exchange
-from proxy.pipeline.registry import StepCompiler
 from proxy.pipeline.runner import run_steps
 from proxy.pipeline.step import Step
+from proxy.steps.registry import StepCompiler
 
 
 def compile_steps(
@@ -100,6 +100,38 @@ def test_map_values_fallbacks() -> None:
             {"objects": [{"s": "sent"}, {"s": "odd"}]},
         )
     assert info.value.path == "objects[1].s"
+
+
+def test_map_values_looks_a_value_up_by_its_text() -> None:
+    table = {"null": "none", "1": "one", "True": "yes"}
+    step = [{"op": "map_values", "at": "s", "map": table, "fallback": "default"}]
+    assert run(step, {"s": None}) == {"s": "none"}
+    assert run(step, {"s": 1}) == {"s": "one"}
+    assert run(step, {"s": True}) == {"s": "yes"}
+    assert run(step, {"s": 2}) == {"s": None}
+    assert run(step, {}) == {}
+
+
+def test_select_fills_absent_keys_with_its_default() -> None:
+    out = run([{"op": "select", "keys": ["a", "b"], "default": ""}], {"a": 1, "c": 3})
+    assert list(out.items()) == [("a", 1), ("b", "")]
+
+
+def test_set_if_missing_keeps_a_list_item_that_is_there() -> None:
+    step = [{"op": "set", "at": "items[0]", "value": "x", "if_missing": True}]
+    assert run(step, {"items": ["a"]}) == {"items": ["a"]}
+    assert run(step, {"items": [None]}) == {"items": ["x"]}
+    with pytest.raises(StepError, match="cannot set a value here"):
+        run(step, {"items": []})
+
+
+def test_set_copies_a_mutable_value_so_later_edits_stay_apart() -> None:
+    steps = [
+        {"op": "set", "at": "copy", "from": "original"},
+        {"op": "set", "at": "original.changed", "value": True},
+    ]
+    out = run(steps, {"original": {"a": 1}})
+    assert out == {"original": {"a": 1, "changed": True}, "copy": {"a": 1}}
 
 
 def test_convert_failure_can_become_a_chosen_client_error() -> None:

@@ -1,7 +1,13 @@
 """The explicit table of step kinds, and the compiler that turns config dicts into steps.
 
 An explicit table (rather than import-time self-registration) makes the set of ops a user can
-write visible in one place, and lets ``dialect check`` list them.
+write visible in one place, and lets ``dialect check`` list them. It lives with the steps, not
+in ``proxy.pipeline``: the rule engine knows steps only through the ``Step`` base class, so the
+two packages import in one direction (``steps`` on ``pipeline``).
+
+The compiler also builds what runs: each step's own function (named by its config location,
+``routes[3].response[1]``) and, once per named pipeline and phase, the fused form ``each`` and
+``use`` run (``proxy.pipeline.fused``).
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from proxy.pipeline.fused import Fusion, fuse
 from proxy.pipeline.step import Step
+from proxy.steps.callback_url import CallbackUrl
 from proxy.steps.convert import Convert
 from proxy.steps.drop import Drop
 from proxy.steps.each import Each, NestedSteps, Use
@@ -47,6 +55,7 @@ REGISTRY: Mapping[str, type[Step]] = {
     "paginate": Paginate,
     "fan_out": FanOut,
     "gather": Gather,
+    "callback": CallbackUrl,
 }
 
 Problems = list[tuple[str, str]]
@@ -79,6 +88,7 @@ class StepCompiler:
     def __init__(self, raw_pipelines: Mapping[str, Any]) -> None:
         self._raw = raw_pipelines
         self._done: dict[str, list[Step]] = {}
+        self._fused: dict[str, Fusion] = {}
         self._active: list[str] = []
         self.problems: Problems = []
 
@@ -146,8 +156,15 @@ class StepCompiler:
             name, inline = step.nested_source()
             if name is not None:
                 inner = self.pipeline(name, phase, loc)
+                key = f"{phase}:{name}"
+                if inner is not None and key not in self._fused:
+                    self._fused[key] = fuse(inner, name)
+                fusion = self._fused.get(key)
             else:
                 inner = self.compile(inline, phase, f"{loc}.steps")
-            if inner is not None:
-                step.bind(inner)
+                fusion = fuse(inner, f"{loc}.steps")
+            if inner is not None and fusion is not None:
+                step.bind(inner, fusion)
+        else:
+            step.prepare(loc)
         return step
