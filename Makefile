@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test lint typecheck unit services bench clean
 
-# The modules setup.py compiles with mypyc: a change to one rebuilds them (see README.md).
+# The modules setup.py compiles with mypyc: a change to one rebuilds them (see CONTRIBUTING.md).
 COMPILED := $(shell sed -n 's/^    "\(proxy\/[a-z_/]*\.py\)",$$/\1/p' setup.py)
 
 # Two steps: the dependencies (mypyc among them) first, then the project built against them,
@@ -45,7 +45,7 @@ unit: install services
 
 test: lint typecheck unit
 
-# Not part of `make test`: a load test on loopback that prints one table (see README.md).
+# Not part of `make test`: a load test on loopback that prints one table (see docs/performance.md).
 bench: install
 	@command -v wrk >/dev/null 2>&1 && { command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; } || { \
 	  echo "installing wrk and nginx (Debian packages)"; \
@@ -53,5 +53,5 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dialect__mypyc.*.so
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dialect__mypyc.*.so proxy/runtime/compiled_sources.json
 	find proxy -name "*.so" -delete

@@ -1,7 +1,11 @@
-"""The request flow: route, authenticate, decode once, run the request steps, call the upstream,
-decode once, run the response steps or error rules, encode once. Also what that flow needs on
-the way: idempotent creates (``store``), failed-authentication limiting, the error tree and its
-rendering in the client's style, and ``dialect translate``'s offline run of the same flow.
+"""The request flow and what it needs on the way.
+
+One routed request, outermost first: ``handler`` (request id, metrics, the log line, any failure
+in the client's style) → ``intake`` (route, ``auth`` with its failure limits in ``ratelimit``,
+the client's parameters decoded once, the request steps) → ``idempotency`` for creates (over
+``store``) → ``completion`` (``upstream_calls`` over ``upstream``, then the response steps or
+error rules, and ``render``). ``exchange`` is the one object carrying the request; ``errors`` the
+error tree; ``routing`` the compiled routes; ``translate`` runs the same completion offline.
 
 May import: ``http`` (messages and the client), ``pipeline`` (running steps), ``providers``
 (styles), ``codecs``, ``settings``, ``ops`` (logs, metrics). ``errors`` and ``exchange`` are

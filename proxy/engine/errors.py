@@ -28,10 +28,15 @@ class Problem:
 
 
 class ProxyError(Exception):
-    """Base of every error the proxy turns into a client response."""
+    """Base of every error the proxy turns into a client response.
+
+    ``retry_after`` (seconds, or the upstream's own HTTP-date) becomes the answer's
+    ``Retry-After`` header: a client told to come back later is told when.
+    """
 
     status: int = 500
     default_message: str = "The proxy could not complete the request."
+    retry_after: int | str | None = None
 
     def __init__(
         self,
@@ -98,7 +103,7 @@ class TooManyRequests(ClientRequestError):
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()
-        self.retry_after = retry_after
+        self.retry_after: int = retry_after
 
 
 class UpstreamError(ProxyError):
@@ -112,6 +117,32 @@ class UpstreamUnreachable(UpstreamError):
     """The connection was never made: the upstream certainly did not act on the request."""
 
     default_message = "The upstream service could not be reached."
+
+
+class UpstreamUnavailable(UpstreamUnreachable):
+    """The upstream's circuit is open (``proxy.engine.breaker``): nothing was sent, and the
+    client is told when to come back. The route decides how it looks (``answer``), as it does
+    for the upstream's own 503."""
+
+    status = 503
+    default_message = "The upstream service is unavailable; retry later."
+
+    def __init__(self, retry_after: int, *, log_detail: str | None = None) -> None:
+        super().__init__(
+            f"The upstream service is unavailable; retry in {retry_after} s.",
+            log_detail=log_detail,
+        )
+        self.retry_after = retry_after
+        self._answer: Problem | None = None
+
+    def answer(self, problem: Problem) -> UpstreamUnavailable:
+        """The same refusal, as the route answers an upstream 503."""
+        self._answer = problem
+        self.status = problem.status
+        return self
+
+    def problem(self) -> Problem:
+        return self._answer if self._answer is not None else super().problem()
 
 
 class UpstreamTimeout(UpstreamError):
@@ -130,9 +161,11 @@ class UpstreamTooLarge(UpstreamError):
 class UpstreamProblem(ProxyError):
     """The upstream answered with an error of its own, already mapped for the client."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *, retry_after: str | None = None) -> None:
         super().__init__(problem.message, code=problem.code, status=problem.status)
         self._problem = problem
+        # The upstream's own Retry-After (a 503, a 429), passed on as it was given.
+        self.retry_after = retry_after
 
     def problem(self) -> Problem:
         return self._problem

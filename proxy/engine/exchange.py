@@ -1,7 +1,11 @@
-"""The state of one request as it moves through the proxy.
+"""The state of one request as it moves through the proxy: the one object that carries it.
 
-Steps read and edit an :class:`Exchange`; nothing else is shared between them. The handler
-fills it in order (route, request steps, upstream, response steps) and encodes it once.
+Steps read and edit an :class:`Exchange`; nothing else is shared between them. The engine fills
+it in order (intake: route, account, the client's parameters; the upstream calls; the response
+steps) and encodes it once. The same object carries what the outermost layer needs to answer a
+failure in the client's style at any point (``style``, ``fmt``, ``api_id``) and what the log line
+reports (``upstream_status``, ``upstream_api_ids``), so one request is one object from socket to
+socket.
 """
 
 from __future__ import annotations
@@ -13,7 +17,28 @@ from typing import TYPE_CHECKING, Any
 from multidict import CIMultiDict
 
 if TYPE_CHECKING:
+    from proxy.engine.routing import CompiledRoute
+    from proxy.http.messages import Request
     from proxy.settings.models import Account
+
+
+# Methods whose parameters travel in the query: a body on them means nothing to these APIs.
+BODYLESS = frozenset({"GET", "HEAD", "DELETE"})
+
+
+def query_pairs(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Parameters as query pairs: a list repeats its key, None is left out, booleans are
+    ``true``/``false``."""
+    out: list[tuple[str, str]] = []
+    for key, value in params.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if v is None:
+                continue
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            out.append((key, str(v)))
+    return out
 
 
 # Plain classes, not dataclasses: compiled (see setup.py), a dataclass's generated __init__
@@ -62,17 +87,21 @@ class UpstreamReply:
 
 
 class Exchange:
+    """One request. Steps, tests and ``dialect translate`` build one with keywords; the engine
+    builds it empty at the socket (only ``request_id`` and ``request``) and fills it as it goes.
+    """
+
     def __init__(
         self,
-        route_name: str,
-        request_id: str,
-        method: str,
-        path: str,
-        query: list[tuple[str, str]],
-        path_params: dict[str, str],
-        fmt: str,
-        params: Any,
-        original: dict[str, Any],
+        route_name: str = "",
+        request_id: str = "",
+        method: str = "",
+        path: str = "",
+        query: list[tuple[str, str]] | None = None,
+        path_params: dict[str, str] | None = None,
+        fmt: str = "json",
+        params: Any = None,
+        original: dict[str, Any] | None = None,
         account: Account | None = None,
         upstream_method: str = "",
         upstream_path: str = "",
@@ -82,38 +111,61 @@ class Exchange:
         status: int = 200,
         body: Any = None,
         headers: CIMultiDict[str] | None = None,
-        upstream_ids: list[str] | None = None,
         notes: dict[str, Any] | None = None,
         started: datetime | None = None,
+        request: Request | None = None,
+        route: CompiledRoute | None = None,
+        style: str = "",
+        api_id: str | None = None,
     ) -> None:
         self.route_name = route_name
         self.request_id = request_id
         self.method = method
+        # The path as a person reads it (percent-decoded): messages, logs, ``$route.path``.
         self.path = path
-        self.query = query
-        self.path_params = path_params
+        self.query: list[tuple[str, str]] = query if query is not None else []
+        self.path_params: dict[str, str] = path_params if path_params is not None else {}
+        # The client's format (json, xml, csv); "" until a route (or a guess) decides it.
         self.fmt = fmt
         # The client's parameters (query string merged with the decoded body). Request steps
         # edit this; what is left becomes the upstream query (GET) or body (other methods).
-        self.params = params
+        self.params: Any = params if params is not None else {}
         # A frozen copy of what the client sent, for response steps that need it ($request.To).
-        self.original = original
+        self.original: dict[str, Any] = original if original is not None else {}
         self.account = account
         self.upstream_method = upstream_method
         self.upstream_path = upstream_path
         self.upstream_alternatives: list[str] = (
             upstream_alternatives if upstream_alternatives is not None else []
         )
-        # Set by a request step that fans out (paging); otherwise the handler builds one call.
+        # Set by a request step that fans out (paging); otherwise the engine plans one call.
         self.plan = plan
         self.replies: list[UpstreamReply] = replies if replies is not None else []
         self.status = status
         self.body = body
         self.headers: CIMultiDict[str] = headers if headers is not None else CIMultiDict()
-        self.upstream_ids: list[str] = upstream_ids if upstream_ids is not None else []
         self.notes: dict[str, Any] = notes if notes is not None else {}
         self.started: datetime = started if started is not None else datetime.now(UTC)
         self._context: dict[str, Any] | None = None
+        # What the engine alone reads. The request as received (None offline and in tests).
+        self.request = request
+        # The matched route; None before routing, and when nothing matched.
+        self.route = route
+        # The client's style (twilio, plivo); "" until a route (or a guess) decides it.
+        self.style = style
+        # Plivo-style clients get a time-based api_id on every body, header and log line.
+        self.api_id = api_id
+        # A route that forwards the request as it came (a sidecar): the raw path and query to
+        # send; only the answer is translated.
+        self.forward_path: str | None = None
+        self.raw_query = ""
+        # time.monotonic() by which every upstream call of this request must have answered.
+        self.deadline = 0.0
+        # For the log line: each upstream status, and the api_ids of a Plivo-style upstream.
+        self.upstream_status: list[int] = []
+        self.upstream_api_ids: list[str] = []
+        # An error already rendered into the answer (idempotent creates keep their outcome).
+        self.error_detail: str | None = None
 
     def __repr__(self) -> str:
         return f"Exchange({self.route_name} {self.method} {self.path})"

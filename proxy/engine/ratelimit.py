@@ -1,10 +1,10 @@
-"""Failed-authentication limiting per client address.
+"""Counting failures per key (a client address, a claimed account) within a sliding window.
 
-Credential guessing is cheap for an attacker and each guess costs an upstream-facing proxy
-nothing to refuse, but a burst of failures from one address is the signature of guessing: after
-``max_failures`` within ``window`` seconds that address gets 429 (with ``Retry-After``) until the
-window has passed. Successful requests are never counted. The table is bounded so that a flood
-of addresses cannot exhaust memory (the oldest entries go first).
+A burst of failed authentications is the signature of guessing or of a misconfigured client:
+after ``max_failures`` within ``window`` seconds a key is limited until the oldest of them has
+left the window. What a limited key's failures get (429, never a refused valid credential) is
+``proxy.engine.auth.Gate``'s policy. The table is bounded so that a flood of keys cannot exhaust
+memory (the oldest entries go first).
 """
 
 from __future__ import annotations
@@ -27,33 +27,41 @@ class FailureLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_failures, self.window = max_failures, window
-        self.max_addresses = max_addresses
+        self.max_addresses = max_addresses  # keys kept at most
         self.clock = clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def _recent(self, address: str, now: float) -> deque[float]:
-        times = self._failures.get(address)
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.get(key)
         if times is None:
             return deque()
         while times and now - times[0] >= self.window:
             times.popleft()
         if not times:
-            del self._failures[address]
+            del self._failures[key]
         return times
 
-    def check(self, address: str) -> None:
-        if address not in self._failures:  # the common case: no recent failure at all
-            return
+    def wait(self, key: str) -> float:
+        """Seconds until ``key`` may fail again without being limited; 0 when it may now."""
+        if key not in self._failures:  # the common case: no recent failure at all
+            return 0.0
         now = self.clock()
-        times = self._recent(address, now)
+        times = self._recent(key, now)
         if len(times) >= self.max_failures:
-            raise TooManyRequests(retry_after=max(1, math.ceil(self.window - (now - times[0]))))
+            return self.window - (now - times[0])
+        return 0.0
 
-    def record_failure(self, address: str) -> None:
+    def check(self, key: str) -> None:
+        """Raise :class:`TooManyRequests` while ``key`` is limited."""
+        wait = self.wait(key)
+        if wait > 0:
+            raise TooManyRequests(retry_after=max(1, math.ceil(wait)))
+
+    def record_failure(self, key: str) -> None:
         now = self.clock()
-        times = self._recent(address, now)
+        times = self._recent(key, now)
         times.append(now)
-        self._failures[address] = times
-        self._failures.move_to_end(address)
+        self._failures[key] = times
+        self._failures.move_to_end(key)
         while len(self._failures) > self.max_addresses:
             self._failures.popitem(last=False)

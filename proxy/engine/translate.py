@@ -4,7 +4,9 @@ A user changing a rule wants to see its effect without a server, an upstream or 
 The request steps always run first (they plan paging and fill the context the response steps
 read); then, for the response phase, the given body stands for the upstream's answer: a 2xx
 body goes through the response steps, an error body through the route's error rules. The
-result is encoded exactly as a client would receive it.
+result is encoded exactly as a client would receive it, because the completion and the
+rendering are the live path's own (``completion.finish``, ``render.failure``), run here on an
+exchange built without a request.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from typing import Any
 from multidict import CIMultiDict
 
 from proxy import codecs
-from proxy.engine.errors import ProxyError, UpstreamProblem
-from proxy.engine.exchange import Exchange, UpstreamCall, UpstreamReply
+from proxy.engine import render
+from proxy.engine.completion import finish
+from proxy.engine.errors import ProxyError
+from proxy.engine.exchange import Exchange, UpstreamReply
 from proxy.engine.routing import CompiledRoute
+from proxy.engine.upstream_calls import plan
+from proxy.http.messages import Response
+from proxy.pipeline.listing import listing
 from proxy.pipeline.runner import run_steps
-from proxy.providers.plivo import rest as plivo
-from proxy.providers.twilio import rest as twilio
 from proxy.settings.loader import PLACEHOLDER_SID, Config
 
 
@@ -101,50 +106,39 @@ def translate(
         account=accounts[0] if accounts else None,
         upstream_method=route.settings.match.method,
         upstream_path=client_path,
+        route=route,
+        style=route.client_style,
+        # A fixed api_id keeps a Plivo-style answer repeatable.
+        api_id="translate",
     )
     if now is not None:
         ex.started = now
     try:
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
+        calls = plan(ex)
         if phase == "request":
-            calls = ex.plan or [UpstreamCall(ex.upstream_method, ex.upstream_path)]
             out = [
-                {
-                    "method": c.method or ex.upstream_method,
-                    "path": c.path or ex.upstream_path,
-                    "query": c.query,
-                    "params": ex.params,
-                }
+                {"method": c.method, "path": c.path, "query": c.query, "params": ex.params}
                 for c in calls
             ]
             return Translation(
                 200, codecs.encode_json(out if len(out) > 1 else out[0]), "application/json"
             )
-        call = (ex.plan or [UpstreamCall(ex.upstream_method, ex.upstream_path)])[0]
-        ex.replies = [UpstreamReply(status, CIMultiDict(), body, call)]
-        if not 200 <= status < 300:
-            text = (
-                plivo.error_text(body)
-                if route.settings.styles.upstream == "plivo"
-                else (
-                    str(body.get("message"))
-                    if isinstance(body, dict) and "message" in body
-                    else None
-                )
-            )
-            raise UpstreamProblem(route.error_rules.problem(status, text))
-        ex.status, ex.body = status, body
-        result = run_steps(route.response_steps, ex, body, phase="response")
+        ex.replies = [UpstreamReply(status, CIMultiDict(), body, calls[0])]
+        response = finish(ex)
     except ProxyError as exc:
-        problem = exc.problem()
-        if route.client_style == "plivo":
-            data = codecs.encode_json(
-                plivo.error_body(problem, api_id="translate", list_endpoint=route.settings.is_list)
-            )
-            return Translation(problem.status, data, "application/json")
-        data = codecs.encode(twilio.error_body(problem), fmt, error=True)
-        return Translation(problem.status, data, codecs.MEDIA_TYPES[fmt])
-    if route.client_style == "plivo" and isinstance(result, dict):
-        result = {"api_id": "translate", **{k: v for k, v in result.items() if k != "api_id"}}
-    data = codecs.encode(result, fmt, resource=route.resource_name())
-    return Translation(ex.status, data, codecs.MEDIA_TYPES[fmt], dict(ex.headers))
+        response = render.failure(exc, ex)
+    return _translation(response)
+
+
+def _translation(response: Response) -> Translation:
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    return Translation(
+        response.status, response.body, response.headers.get("Content-Type", ""), headers
+    )
+
+
+def generated_code(config: Config, route_name: str) -> str:
+    """The code the route's steps run, as ``--show-code`` prints it (``proxy.pipeline``)."""
+    route = _route(config, route_name)
+    return listing([("request", route.request_steps), ("response", route.response_steps)])

@@ -47,11 +47,6 @@ class Request:
         return self.target.partition("?")[0]
 
     @property
-    def query_string(self) -> str:
-        """The raw query: everything after the first ``?``, still percent-encoded."""
-        return self.target.partition("?")[2]
-
-    @property
     def content_type(self) -> str:
         """The media type, lower case, without parameters ('' when there is none)."""
         return self.headers.get("Content-Type", "").partition(";")[0].strip().lower()

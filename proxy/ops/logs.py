@@ -118,9 +118,6 @@ class BufferedLines:
     def error(self, message: str) -> None:
         self.msg(message)
 
-    def critical(self, message: str) -> None:
-        self.msg(message)
-
     def exception(self, message: str) -> None:
         self.msg(message)
 

@@ -172,7 +172,14 @@ def assert_well_formed(resp: requests.Response, style: str) -> None:
         if resp.status_code >= 400:
             assert root.find("RestException/Code") is not None
     elif ctype == "text/csv":
-        list(csv.reader(io.StringIO(resp.text)))
+        # RFC 4180 as Twilio serves it: UTF-8, CRLF rows, one header, every row as wide.
+        text = resp.content.decode("utf-8")
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        assert text == "" or text.endswith("\r\n"), text[-50:]
+        assert all(len(row) == len(rows[0]) for row in rows), rows
+        if resp.status_code >= 400:
+            assert rows[0] == ["Code", "Message", "MoreInfo", "Status"] and len(rows) == 2
+            assert rows[1][3] == str(resp.status_code) and rows[1][0].isdigit()
     else:
         raise AssertionError(f"unexpected content type {ctype!r} ({resp.status_code})")
 

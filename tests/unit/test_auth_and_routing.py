@@ -1,14 +1,17 @@
-"""Credentials and route matching, including what each remembers between requests."""
+"""Credentials and route matching, including what each remembers between requests, and the
+limit on failed authentications (never on a credential that verifies)."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from proxy.engine import routing
-from proxy.engine.auth import Verified
-from proxy.engine.errors import AuthenticationFailed
+from proxy.engine.auth import Gate, Verified
+from proxy.engine.errors import AuthenticationFailed, TooManyRequests
 from proxy.settings.loader import Config, load_config
 from tests.conftest import ROOT
 
@@ -74,3 +77,67 @@ def test_route_matching_stays_right_past_the_remembered_paths(config: Config) ->
         match, _ = router.match("GET", f"/2010-04-01/Accounts/{SID}/Messages/{sid}.json")
         assert match is not None and match.params["Sid"] == sid
     assert len(router._hits) <= routing.HIT_TABLE
+
+
+THRESHOLD = 10
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingAccounts(list[Any]):
+    """The configured accounts, counting how often a full comparison walks them."""
+
+    walks = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self.walks += 1
+        return super().__iter__()
+
+
+def test_an_account_attacked_from_many_addresses_is_limited_for_wrong_tokens_only(
+    config: Config,
+) -> None:
+    clock = Clock()
+    gate = Gate(config.model.active_accounts, THRESHOLD, 60.0, clock=clock)
+    right, wrong = basic(SID, TOKEN), basic(SID, "guess")
+    for n in range(THRESHOLD):
+        with pytest.raises(AuthenticationFailed):
+            gate.authenticate(wrong, f"10.0.0.{n}")
+    # A fresh address guessing the same account is refused at once: the account is limited.
+    with pytest.raises(TooManyRequests) as limited:
+        gate.authenticate(wrong, "10.0.1.1")
+    assert limited.value.retry_after == 60
+    # The right token is served from any address, fresh or guessing.
+    for address in ("10.0.1.1", "10.0.0.3", "10.0.2.2"):
+        assert gate.authenticate(right, address).account_sid == SID
+    # Another claimed account from a fresh address is not affected.
+    with pytest.raises(AuthenticationFailed):
+        gate.authenticate(basic("AC" + "1" * 32, "x"), "10.0.3.3")
+    # Once the window has passed, a failure is a plain 401 again.
+    clock.now += 61
+    with pytest.raises(AuthenticationFailed):
+        gate.authenticate(wrong, "10.0.1.1")
+
+
+def test_a_limited_failure_is_verified_in_full_like_any_other(config: Config) -> None:
+    # A limited address or account must not answer faster: verification always walks every
+    # account (in constant time per account), and only then is the limit looked up.
+    accounts = CountingAccounts(config.model.active_accounts)
+    gate = Gate(accounts, 2, 60.0, clock=Clock())
+    outcomes = []
+    for _ in range(4):
+        before = accounts.walks
+        try:
+            gate.authenticate(basic(SID, "guess"), "10.0.0.1")
+        except TooManyRequests:
+            outcomes.append(429)
+        except AuthenticationFailed:
+            outcomes.append(401)
+        assert accounts.walks == before + 1
+    assert outcomes == [401, 401, 429, 429]

@@ -1,0 +1,63 @@
+"""The completion: from the upstream's replies to the encoded answer.
+
+The replies either stand (a 2xx, or failures a gathering step accepts) and go through the
+route's response steps, or the first failure becomes the client's problem through the route's
+error rules. ``finish`` is also what ``dialect translate`` runs on a body given offline, so a
+rule's effect there is the one a client sees.
+
+A fetch then gets its validators, or the 304 that stands for it (``conditional``); an upstream
+that answered the client's own condition with 304 is passed on as 304. An upstream error that
+says when to come back (``Retry-After``, on a 503 or a 429) keeps saying it.
+"""
+
+from __future__ import annotations
+
+from proxy.engine import conditional, render
+from proxy.engine.errors import UpstreamProblem
+from proxy.engine.exchange import Exchange
+from proxy.engine.upstream_calls import UpstreamCalls, retry_after, upstream_problem
+from proxy.http.headers import downstream_headers
+from proxy.http.messages import Response
+from proxy.pipeline.runner import run_steps
+
+
+async def complete(ex: Exchange, calls: UpstreamCalls) -> Response:
+    """From the upstream call to the encoded answer: the part a retry must not repeat."""
+    ex.replies = await calls.make(ex)
+    return conditional.revalidate(ex, finish(ex))
+
+
+def finish(ex: Exchange) -> Response:
+    """The answer to ``ex.replies``: response steps and render, or the upstream's problem."""
+    route = ex.route
+    assert route is not None
+    replies = ex.replies
+    first = replies[0]
+    if conditional.asked(ex.request) and all(r.status == 304 for r in replies):
+        return conditional.upstream_not_modified(ex, first.headers)
+    failures = [r for r in replies if not 200 <= r.status < 300]
+    # Steps that gather fanned-out calls accept some 4xx answers (invalid destinations).
+    tolerant = route.accepts_failures and all(400 <= r.status < 500 for r in failures)
+    if failures and (not tolerant or len(failures) == len(replies)):
+        failed = failures[0]
+        raise UpstreamProblem(upstream_problem(route, failed), retry_after=retry_after(failed))
+    ex.status, ex.body = first.status, first.body
+    ex.headers = downstream_headers(first.headers)
+    # The upstream's validators describe its own representation, not the one a client gets.
+    ex.headers.popall("ETag", None)
+    ex.headers.popall("Last-Modified", None)
+    if ex.upstream_api_ids and route.settings.styles.upstream == "plivo":
+        ex.headers["X-Upstream-Api-Id"] = ", ".join(dict.fromkeys(ex.upstream_api_ids))
+    ex.body = run_steps(route.response_steps, ex, ex.body, phase="response")
+    response = render.success(
+        ex.body,
+        style=route.client_style,
+        fmt=ex.fmt,
+        resource=route.resource_name(),
+        status=ex.status,
+        api_id=ex.api_id,
+    )
+    for key, value in ex.headers.items():
+        if key.lower() not in ("content-type", "content-length"):
+            response.headers.add(key, value)
+    return response
