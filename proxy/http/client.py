@@ -1,17 +1,23 @@
 """The upstream leg: a small HTTP/1.1 client with a keep-alive pool and a C parser.
 
-Why not ``aiohttp.ClientSession``: measured on the bench machine, its request path (URL
-objects, request and response objects, a stream reader, timer contexts, tracing hooks) cost
-about 90 µs of CPU per proxied request, more than everything else Dialect does together. The
+Why not ``aiohttp.ClientSession``: on the bench, its request path (URL objects, request and
+response objects, a stream reader, timer contexts, tracing hooks) cost more CPU per proxied
+request than everything else Dialect does together (figures in ``docs/performance.md``). The
 proxy needs little of it: one origin per pool, bodies read whole and bounded, no cookies, no
 redirects. This client writes the request in one buffer and parses the answer with httptools
-(llhttp, the parser Node.js uses, kept by the authors of uvloop) for a few µs.
+(llhttp, the parser Node.js uses, kept by the authors of uvloop).
 
 What it must get right, each covered by ``tests/unit/test_http_client.py``: keep-alive reuse
 and closing connections the server will not keep; Content-Length, chunked and close-delimited
 bodies; gzip/deflate; a bounded body; connect and response timeouts; refused, reset and
 truncated connections; a pool limit with waiters; and a request on a pooled connection the
 server closed meanwhile, retried once on a new one only when repeating it is harmless.
+
+HEAD is sent as HEAD: its answer ends with its headers, whatever Content-Length says. TLS
+upstreams are verified against the system store or a private CA (:func:`client_tls_context`),
+optionally with a client certificate and a server name other than the URL's host. Upstream
+bodies count against the process-wide ``budget.ANSWER_BYTES`` while they arrive: one that
+does not fit is refused (:class:`Overloaded`) before its body is read.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
+
+from proxy.http import budget
 
 # Methods a client may repeat without changing anything (RFC 9110 §9.2.2): only these are sent
 # again after a pooled connection turned out to be closed.
@@ -69,6 +77,10 @@ class BodyTooLarge(HTTPClientError):
     """The body (declared or received, after decompression) exceeds the limit."""
 
 
+class Overloaded(HTTPClientError):
+    """The process already holds its budget of answer bytes: this body was not read."""
+
+
 class Response:
     # A plain class, not a dataclass: compiled, a dataclass's generated __init__ stays
     # interpreted Python, and one is made per exchange.
@@ -91,10 +103,12 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.waiter: asyncio.Future[Response] | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self._reset(0)
+        self.reserved = 0  # bytes of budget.ANSWER_BYTES taken for the body being read
+        self._reset(0, False)
 
-    def _reset(self, max_body: int) -> None:
+    def _reset(self, max_body: int, head: bool) -> None:
         self.max_body = max_body
+        self.head = head
         self.raw_headers: list[tuple[str, str]] = []
         self.header_bytes = 0
         self.chunks: list[bytes] = []
@@ -157,6 +171,13 @@ class _Connection(asyncio.Protocol):
         if 100 <= status < 200:
             return  # an interim answer (100 Continue): the real one follows
         self.headers_done = True
+        if self.head:
+            # The answer to HEAD ends here (RFC 9110 §9.3.2); llhttp cannot be told so, so the
+            # parser is replaced after the exchange and any byte it still reports is stray.
+            if not self.parser.should_keep_alive():
+                self.reusable = False
+            self._finish()
+            return
         length = chunked = None
         for key, value in self.raw_headers:
             low = key.lower()
@@ -164,17 +185,37 @@ class _Connection(asyncio.Protocol):
                 length = value
             elif low == "transfer-encoding":
                 chunked = value
-        if length is not None and length.strip().isdigit() and int(length) > self.max_body:
-            self.error = BodyTooLarge(f"Content-Length {length.strip()} > {self.max_body}")
-            raise self.error
+        if length is not None and length.strip().isdigit():
+            declared = int(length)
+            if declared > self.max_body:
+                self.error = BodyTooLarge(f"Content-Length {length.strip()} > {self.max_body}")
+                raise self.error
+            self._reserve(declared)
         self.until_eof = length is None and chunked is None and status not in (204, 304)
 
     def on_body(self, body: bytes) -> None:
-        self.size += len(body)
-        if self.size > self.max_body:
+        if self.head:
+            self.reusable = False  # bytes after the answer to a HEAD: out of step
+            return
+        size = self.size = self.size + len(body)
+        if size > self.max_body:
             self.error = BodyTooLarge(f"body over {self.max_body} bytes")
             raise self.error
+        if size > self.reserved:
+            # A body of unknown length (chunked, or until the end): reserved as it arrives.
+            self._reserve(max(size - self.reserved, budget.SMALL))
         self.chunks.append(body)
+
+    def _reserve(self, amount: int) -> None:
+        total = self.reserved + amount
+        if not budget.ANSWER_BYTES.take(amount, small=total <= budget.SMALL):
+            self.error = Overloaded(f"{total} bytes would exceed max_buffered_bytes")
+            raise self.error
+        self.reserved = total
+
+    def release(self) -> None:
+        budget.ANSWER_BYTES.give(self.reserved)
+        self.reserved = 0
 
     def on_message_complete(self) -> None:
         if not self.headers_done:  # the end of an interim answer
@@ -216,9 +257,11 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.abort()
 
-    async def exchange(self, data: bytes, max_body: int, deadline: float) -> Response:
+    async def exchange(
+        self, data: bytes, max_body: int, deadline: float, head: bool = False
+    ) -> Response:
         loop = self.pool.loop
-        self._reset(max_body)
+        self._reset(max_body, head)
         waiter: asyncio.Future[Response] = loop.create_future()
         self.waiter = waiter
         assert self.transport is not None
@@ -229,6 +272,9 @@ class _Connection(asyncio.Protocol):
         finally:
             timer.cancel()
             self.waiter = None
+            self.release()
+            if head:
+                self.parser = httptools.HttpResponseParser(self)
 
 
 class Pool:
@@ -246,6 +292,7 @@ class Pool:
         connect_timeout: float = 5.0,
         idle_timeout: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
+        server_name: str | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -271,6 +318,8 @@ class Pool:
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
         self.ssl_context = ssl_context or (ssl.create_default_context() if self.tls else None)
+        # The name sent (SNI) and verified in the certificate; the Host header keeps the URL's.
+        self.server_name = server_name or self.host
         self._idle: list[_Connection] = []
         self._open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -305,14 +354,13 @@ class Pool:
     ) -> Response:
         if self._closed:
             raise ConnectFailed("the pool is closed")
-        if method == "HEAD":
-            raise ValueError("HEAD is not sent upstream (the proxy asks with GET)")
         data = self._encode(method, self._target(path, query, raw_query), headers, body)
         deadline = self.loop.time() + budget
+        head = method == "HEAD"
         for attempt in (1, 2):
             conn, reused = await self._acquire(deadline)
             try:
-                response = await conn.exchange(data, max_body, deadline)
+                response = await conn.exchange(data, max_body, deadline, head)
             except Disconnected:
                 self._discard(conn)
                 # A pooled connection the server had closed: nothing was answered, and for a
@@ -430,15 +478,34 @@ class Pool:
                     self.host,
                     self.port,
                     ssl=self.ssl_context,
-                    server_hostname=self.host if self.tls else None,
+                    server_hostname=self.server_name if self.tls else None,
                 )
         except TimeoutError:
             raise ConnectTimeout(f"no connection within {budget:.3g} s") from None
         except (OSError, ssl.SSLError) as exc:
-            raise ConnectFailed(exc.__class__.__name__) from None
+            raise ConnectFailed(_connect_failure(exc)) from None
         if conn.closed:
             raise Disconnected("the connection closed as it opened")
         return conn
+
+    async def probe(self, within: float) -> None:
+        """Open a connection as a request would (TLS handshake and certificate check
+        included) and close it; raises ConnectFailed or ConnectTimeout saying why not."""
+        loop = self.loop
+        try:
+            async with asyncio.timeout(within):
+                transport, _ = await loop.create_connection(
+                    asyncio.Protocol,
+                    self.host,
+                    self.port,
+                    ssl=self.ssl_context,
+                    server_hostname=self.server_name if self.tls else None,
+                )
+        except TimeoutError:
+            raise ConnectTimeout(f"no connection within {within:.3g} s") from None
+        except (OSError, ssl.SSLError) as failure:
+            raise ConnectFailed(_connect_failure(failure)) from None
+        transport.close()
 
     def _release(self, conn: _Connection) -> None:
         conn.idle_since = self.loop.time()
@@ -461,6 +528,27 @@ class Pool:
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+
+def client_tls_context(
+    ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None
+) -> ssl.SSLContext:
+    """Verification against ``ca_file`` only when given (a private CA), else the system
+    store; with ``cert_file`` (and ``key_file``), a client certificate for mTLS upstreams."""
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert_file is not None:
+        context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def _connect_failure(exc: BaseException) -> str:
+    """Why a connection failed, for the log: the class, and OpenSSL's reason for TLS."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not accepted: {exc.verify_message or exc.reason}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {exc.reason or exc.__class__.__name__}"
+    return exc.__class__.__name__
 
 
 def _expire_waiter(waiter: asyncio.Future[None]) -> None:

@@ -1,13 +1,12 @@
 """The listening side: a small HTTP/1.1 server on asyncio and a C parser.
 
-Why not ``aiohttp.web``: measured on the bench machine, aiohttp's server spent about 22 µs of
-CPU on a trivial request (its request object, stream reader, payload machinery, per-request
-tasks and timers), against about 7 µs for a plain ``asyncio.Protocol`` parsing with httptools
-(llhttp, the parser Node.js uses). The proxy needs little of what aiohttp offers: bodies are
-read whole and bounded, answers are written whole, and there are no websockets, no streaming,
-no middlewares. Everything between the two ends works on :mod:`proxy.http.messages` only.
-With all of the below, this server costs about 14 µs per trivial request (wrk, 50 keep-alive
-connections, uvloop, one core; aiohttp's server measured 26 µs in the same run).
+Why not ``aiohttp.web``: on the bench, aiohttp's server spent several times the CPU of a plain
+``asyncio.Protocol`` parsing with httptools (llhttp, the parser Node.js uses) on a trivial
+request, in what the proxy does not use: its request object, stream reader, payload machinery,
+per-request tasks and timers. The proxy needs little of what aiohttp offers: bodies are read
+whole and bounded, answers are written whole, and there are no websockets, no streaming, no
+middlewares. Everything between the two ends works on :mod:`proxy.http.messages` only. The
+figures, and what this server costs with all of the below, are in ``docs/performance.md``.
 
 What it guarantees, each covered by ``tests/unit/test_http_server.py``:
 
@@ -22,14 +21,34 @@ What it guarantees, each covered by ``tests/unit/test_http_server.py``:
   No Python text, let alone a traceback, ever reaches a client.
 * Idle keep-alive connections and requests that arrive too slowly (slowloris) are closed.
 * ``shutdown`` stops accepting at once and lets requests in flight finish, within a bound.
+
+What it does when clients are hostile or merely many, each covered by
+``tests/integration/test_hostile_clients.py`` (nginx is the yardstick):
+
+* At most ``max_connections`` client connections. A new one beyond it closes the connection
+  that has been idle longest (nginx reuses its oldest keep-alive connections the same way);
+  with none idle, the new one gets a 503 at once instead of waiting in the accept queue.
+  Idle means nothing asked, nothing being answered and no answer stuck in the write buffer.
+* A client that reads nothing of its answer for ``send_timeout`` is dropped (nginx:
+  ``send_timeout``), and the bytes it was owed are freed. Progress is sampled from the write
+  buffer when the timer fires, so the timer costs nothing while answers flow.
+* Answers larger than ``budget.SMALL`` are counted against the process-wide
+  ``budget.ANSWER_BYTES`` while they wait in a write buffer; one that does not fit is replaced
+  by a 503 in the client's style.
+* A request without ``Host`` (HTTP/1.1), with two, or with one that is not a host[:port] is
+  refused 400 (RFC 9112 §3.2).
+* Optionally HTTPS: ``start(..., ssl_context=...)``; requests then carry ``scheme="https"``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import resource
+import ssl
 import time
 import traceback
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from http import HTTPStatus
@@ -45,6 +64,7 @@ from proxy.engine.errors import (
     ProxyError,
     URITooLong,
 )
+from proxy.http import budget
 from proxy.http.messages import Request, Response
 from proxy.ops.logs import get_logger
 from proxy.settings.models import Limits
@@ -68,6 +88,25 @@ LINGER_BYTES = 16 * 1024 * 1024
 BACKLOG = 1024
 # The name of every connection's task (tests and debuggers tell them from other work by it).
 CONNECTION_TASK = "dialect-connection"
+# Seconds a TLS client has to complete its handshake: until it has, the connection is not
+# counted against max_connections (asyncio reports it only once the handshake is done).
+TLS_HANDSHAKE_SECONDS = 10.0
+# The default max_connections leaves this share of the descriptors (at least RESERVED_FDS)
+# to upstream connections, the store, logs and the event loop...
+RESERVED_SHARE = 4
+RESERVED_FDS = 64
+# ...and stays below this many, whatever the descriptor limit: past it, memory is the limit.
+# An idle keep-alive connection measured about 7 KiB of the process's memory (the protocol
+# object, the parser, the transport), so this many take about 28 MiB of the 256 MiB the
+# shipped pod gets, beside max_buffered_bytes and the translation of one large answer.
+MAX_DEFAULT_CONNECTIONS = 4096
+
+_BUSY = ProxyError("The server is at its connection limit; retry shortly.", status=503)
+_BUDGET_SPENT = ProxyError(
+    "The proxy is holding too many large answers for slow clients; retry shortly.", status=503
+)
+# RFC 9110 §7.2: a host (reg-name, IPv4 or an IP literal in brackets) and an optional port.
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?")
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Framing headers are the server's: a handler's copy could contradict the bytes written.
@@ -78,6 +117,9 @@ _NO_BODY = frozenset({204, 304})
 _FALLBACK = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 # llhttp knows a fixed set of methods, so this cache stays small.
 _METHODS: dict[bytes, str] = {}
+# What _serve's locals hold between requests, instead of the last request and answer.
+_NO_REQUEST = Request("GET", "/", CIMultiDictProxy(CIMultiDict()))
+_NO_RESPONSE = Response()
 
 # What a connection's one timer is waiting for.
 _IDLE, _RECEIVING, _LINGERING = 0, 1, 2
@@ -88,9 +130,12 @@ _TIMER_SLACK = 0.001
 class _Connection(asyncio.Protocol):
     """One client connection: the request being parsed, the ones waiting, and their answers."""
 
-    def __init__(self, server: HTTPServer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, server: HTTPServer, loop: asyncio.AbstractEventLoop, scheme: str = "http"
+    ) -> None:
         self.server = server
         self.loop = loop
+        self.scheme = scheme
         limits = server.limits
         self.max_url = limits.max_url_bytes
         self.max_headers = limits.max_headers
@@ -121,6 +166,12 @@ class _Connection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
         self.deadline: float | None = None
         self.timer_kind = _IDLE
+        # Answer bytes counted against budget.ANSWER_BYTES while they wait in the write buffer.
+        self.held = 0
+        # While a client is owed bytes it does not read: the send_timeout timer, and the write
+        # buffer's size when it was last armed (less at the next firing means progress).
+        self.send_timer: asyncio.TimerHandle | None = None
+        self.send_mark = 0
         # The message being parsed.
         self.receiving = False
         self.timed = False  # the deadline is this message's (set after the read that began it)
@@ -145,11 +196,19 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.remote = peer[0] if isinstance(peer, tuple) else None
-        self.server._connections.add(self)
-        if self.server._stopping:
+        server = self.server
+        server._connections.add(self)
+        if server._stopping:
             transport.close()  # accepted in the instant the listener was closing
             return
-        self._arm(_IDLE, self.server.keepalive_timeout)
+        if len(server._connections) > server.max_connections and not server._make_room():
+            server._log.warning(
+                "connection refused: at max_connections", limit=server.max_connections
+            )
+            self._refuse(_BUSY)
+            return
+        self._arm(_IDLE, server.keepalive_timeout)
+        self._mark_idle()
 
     def data_received(self, data: bytes) -> None:
         if self.input_done:
@@ -182,6 +241,9 @@ class _Connection(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        self._stop_watching()
+        budget.ANSWER_BYTES.give(self.held)
+        self.held = 0
         # Pipelined requests not yet started are dropped: nobody is left to read their
         # answers, and not running them is the safe side for a client that will retry.
         self.queue.clear()
@@ -196,12 +258,20 @@ class _Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self.server._idle_conns.pop(self, None)  # an answer is on its way: not idle
+        self._watch_sending()
         self._update_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        budget.ANSWER_BYTES.give(self.held)  # what is left is below the low-water mark
+        self.held = 0
+        transport = self.transport
+        if transport is None or not transport.is_closing():
+            self._stop_watching()  # a closing one stays watched until its buffer is empty
         if self.drained is not None and not self.drained.done():
             self.drained.set_result(None)
+        self._mark_idle()
         if self.backlog:
             # Parsed on the next turn, not inside the transport's write machinery.
             self.loop.call_soon(self._drain_backlog)
@@ -211,6 +281,7 @@ class _Connection(asyncio.Protocol):
     # -- httptools callbacks ---------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self.server._idle_conns.pop(self, None)
         self.receiving = True
         self.url_done = False
         self.url_size = 0
@@ -267,6 +338,15 @@ class _Connection(asyncio.Protocol):
         self.http10 = version == "1.0"
         headers = self.headers = CIMultiDict(self.raw)
         self.raw.clear()
+        hosts = headers.getall("Host", None)
+        if hosts is None:
+            if not self.http10:
+                self._fail(ClientRequestError("The request has no Host header."))
+        elif len(hosts) != 1:
+            self._fail(ClientRequestError("The request has more than one Host header."))
+        elif not _HOST.fullmatch(hosts[0]):
+            # A fixed message: the client's value is not echoed back into a rendered error.
+            self._fail(ClientRequestError("The Host header is not a host name and port."))
         if method == "CONNECT":
             self._fail(ClientRequestError("The CONNECT method is not supported."))
         if "Upgrade" in headers or parser.should_upgrade():
@@ -296,7 +376,9 @@ class _Connection(asyncio.Protocol):
         assert headers is not None
         body = b"".join(self.body)
         self.body.clear()
-        request = Request(self.method, self.target, CIMultiDictProxy(headers), body, self.remote)
+        request = Request(
+            self.method, self.target, CIMultiDictProxy(headers), body, self.remote, self.scheme
+        )
         keep_alive = self.parser.should_keep_alive()
         self.queue.append((request, keep_alive, self.http10))
         if not keep_alive:
@@ -457,11 +539,28 @@ class _Connection(asyncio.Protocol):
                     data = _render(response, request.method == "HEAD", close, http10)
                 except Exception as exc:  # CancelledError is not an Exception: it propagates
                     data, close = self._failed(request, keep_alive, exc)
+                # Not kept while the connection waits for its next request: a large answer
+                # would otherwise stay in memory for as long as the client keeps it open.
+                response = _NO_RESPONSE
                 self.handling = False
                 transport = self.transport
                 if self.closed or transport is None:
                     return  # the client left: the answer is dropped
+                size = len(data)
+                if size > budget.SMALL and not budget.ANSWER_BYTES.take(size):
+                    self.server._log.warning(
+                        "answer refused: max_buffered_bytes is held", bytes=size
+                    )
+                    head = request.method == "HEAD"
+                    refusal = self._render_refusal(request.target, _BUDGET_SPENT, head, close)
+                    data = refusal if refusal is not None else _FALLBACK
+                    close = close or refusal is None
+                    size = 0
+                request = _NO_REQUEST
                 transport.write(data)
+                data = b""
+                if size > budget.SMALL:
+                    self._hold(transport, size)
                 if close:
                     self._close_after_answer()
                     return
@@ -495,10 +594,11 @@ class _Connection(asyncio.Protocol):
                 self._write_refusal()
             return False
         if self.eof or self.input_done or self.server._stopping:
-            transport.close()
+            self._close_gracefully()
             return False
         if not self.receiving:
             self._arm(_IDLE, self.server.keepalive_timeout)
+            self._mark_idle()
         return True
 
     def _failed(self, request: Request, keep_alive: bool, exc: Exception) -> tuple[bytes, bool]:
@@ -519,7 +619,10 @@ class _Connection(asyncio.Protocol):
         self, target: str | None, error: ProxyError, head: bool, close: bool
     ) -> bytes | None:
         try:
-            return _render(self.server.reject(target, error), head, close, False)
+            response = self.server.reject(target, error)
+            if error.status == 503:
+                response.headers.setdefault("Retry-After", "1")
+            return _render(response, head, close, False)
         except Exception as exc:
             _log_failure(self.server._log, "reject callback failed", exc)
             return None
@@ -547,7 +650,7 @@ class _Connection(asyncio.Protocol):
         if transport is None or self.closed:
             return
         if self.eof or not transport.can_write_eof():
-            transport.close()  # nothing more will come (or TLS, which cannot half-close)
+            self._close_gracefully()  # nothing more will come (or TLS, which cannot half-close)
             return
         transport.write_eof()
         self.input_done = True
@@ -591,8 +694,12 @@ class _Connection(asyncio.Protocol):
             self._arm(_RECEIVING, self.server.request_timeout)
         elif kind == _LINGERING:
             self.abort()
-        elif self.transport is not None:
-            self.transport.close()
+        elif kind == _IDLE and self.write_paused:
+            # Still delivering the last answer (send_timeout watches that): keep-alive time
+            # starts once it is sent, as nginx's does.
+            self._arm(_IDLE, self.server.keepalive_timeout)
+        else:
+            self._close_gracefully()
 
     # -- shutdown --------------------------------------------------------------------------
 
@@ -601,15 +708,85 @@ class _Connection(asyncio.Protocol):
         if self.closed or self.transport is None:
             return
         if not self.handling and not self.queue and (not self.receiving or self.lingering):
-            self.transport.close()
+            self._close_gracefully()
 
     def abort(self) -> None:
         if self.transport is not None and not self.closed:
             self.transport.abort()
 
+    def _close_gracefully(self) -> None:
+        """Close once what is written has been sent, but only as long as the client reads it:
+        a client that reads nothing would keep a closing connection, and its buffer, forever."""
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        self.server._idle_conns.pop(self, None)
+        transport.close()
+        if transport.get_write_buffer_size():
+            self._watch_sending()
+
+    # -- idle connections and slow readers -------------------------------------------------
+
+    def _mark_idle(self) -> None:
+        """Nothing asked, nothing owed: the newest candidate for HTTPServer._make_room."""
+        if (
+            self.closed
+            or self.write_paused
+            or self.receiving
+            or self.handling
+            or self.queue
+            or self.input_done
+        ):
+            return
+        idle = self.server._idle_conns
+        if self in idle:
+            idle.move_to_end(self)
+        else:
+            idle[self] = None
+
+    def _hold(self, transport: asyncio.Transport, size: int) -> None:
+        """Keep counting, of the ``size`` bytes just written, those still in the buffer."""
+        kept = min(size, transport.get_write_buffer_size()) if self.write_paused else 0
+        budget.ANSWER_BYTES.give(size - kept)
+        self.held += kept
+
+    def _watch_sending(self) -> None:
+        if self.send_timer is None and self.transport is not None and not self.closed:
+            self.send_mark = self.transport.get_write_buffer_size()
+            self.send_timer = self.loop.call_later(self.server.send_timeout, self._on_send_timer)
+
+    def _stop_watching(self) -> None:
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
+
+    def _on_send_timer(self) -> None:
+        self.send_timer = None
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        size = transport.get_write_buffer_size()
+        if size and size >= self.send_mark:
+            # Not a byte read in send_timeout: the answer, and the connection, are dropped.
+            self.server._log.info(
+                "slow client dropped", unsent=size, timeout=self.server.send_timeout
+            )
+            self.abort()
+            return
+        if size < self.held:
+            budget.ANSWER_BYTES.give(self.held - size)
+            self.held = size
+        if size and (self.write_paused or transport.is_closing()):
+            self._watch_sending()
+
 
 class HTTPServer:
-    """Serves ``handler`` over HTTP/1.1 on one or more listening sockets."""
+    """Serves ``handler`` over HTTP/1.1 on one or more listening sockets.
+
+    ``keepalive_timeout`` and ``send_timeout`` default to the ``limits``' ones, and
+    ``max_connections`` to :func:`default_max_connections` when the limits leave it unset.
+    ``limits.max_buffered_bytes`` becomes the process-wide ``budget.ANSWER_BYTES`` limit.
+    """
 
     def __init__(
         self,
@@ -617,40 +794,59 @@ class HTTPServer:
         *,
         reject: Reject,
         limits: Limits,
-        keepalive_timeout: float = 75.0,
+        keepalive_timeout: float | None = None,
         request_timeout: float = 60.0,
+        send_timeout: float | None = None,
     ) -> None:
-        if keepalive_timeout <= 0 or request_timeout <= 0:
+        if keepalive_timeout is None:
+            keepalive_timeout = limits.keepalive_timeout
+        if send_timeout is None:
+            send_timeout = limits.send_timeout
+        if keepalive_timeout <= 0 or request_timeout <= 0 or send_timeout <= 0:
             raise ValueError("timeouts must be positive")
         self.handler = handler
         self.reject = reject
         self.limits = limits
         self.keepalive_timeout = keepalive_timeout
         self.request_timeout = request_timeout
+        self.send_timeout = send_timeout
+        self.max_connections = limits.max_connections or default_max_connections()
+        budget.ANSWER_BYTES.limit = limits.max_buffered_bytes
         # See _Connection._arm: no deadline is ever set closer than this.
         self._timer_step = min(keepalive_timeout, request_timeout)
         self._log = get_logger()
         self._servers: list[asyncio.Server] = []
         self._addresses: list[tuple[str, int]] = []
         self._connections: set[_Connection] = set()
+        # Connections with nothing asked or owed, the longest idle first (see _make_room).
+        self._idle_conns: OrderedDict[_Connection, None] = OrderedDict()
         # Handler tasks, also those whose client left: shutdown waits for them too.
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._idle: asyncio.Future[None] | None = None
 
     async def start(
-        self, host: str, port: int, *, reuse_port: bool = False
+        self,
+        host: str,
+        port: int,
+        *,
+        reuse_port: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> list[tuple[str, int]]:
-        """Bind and listen; returns the bound (host, port) addresses (port 0 picks a free one)."""
+        """Bind and listen; returns the bound (host, port) addresses (port 0 picks a free one).
+        With ``ssl_context`` (see :func:`server_tls_context`) the socket speaks HTTPS."""
         if self._stopping:
             raise RuntimeError("the server is shut down")
         loop = asyncio.get_running_loop()
+        scheme = "https" if ssl_context is not None else "http"
         server = await loop.create_server(
-            lambda: _Connection(self, loop),
+            lambda: _Connection(self, loop, scheme),
             host,
             port,
             reuse_port=reuse_port or None,
             backlog=BACKLOG,
+            ssl=ssl_context,
+            ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if ssl_context is not None else None,
         )
         self._servers.append(server)
         bound = [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in _sockets(server)]
@@ -696,8 +892,21 @@ class HTTPServer:
             except TimeoutError:
                 pass
 
+    def _make_room(self) -> bool:
+        """Close the connection idle longest, for a new one; False if none is idle."""
+        idle = self._idle_conns
+        while idle:
+            conn, _ = idle.popitem(last=False)
+            if conn.closed or conn.transport is None:
+                continue
+            conn.input_done = True  # whatever it sends now is not read
+            conn._close_gracefully()
+            return True
+        return False
+
     def _forget(self, conn: _Connection) -> None:
         self._connections.discard(conn)
+        self._idle_conns.pop(conn, None)
         self._check_idle()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -708,6 +917,28 @@ class HTTPServer:
         idle = self._idle
         if idle is not None and not idle.done() and not self._connections and not self._tasks:
             idle.set_result(None)
+
+
+def default_max_connections() -> int:
+    """What ``max_connections`` is when the config leaves it unset: the descriptors left once
+    a quarter (at least RESERVED_FDS) is kept for everything else, at most
+    MAX_DEFAULT_CONNECTIONS. Read when the server is made, after proxy.runtime.serve has
+    raised the soft limit to the hard one."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return MAX_DEFAULT_CONNECTIONS
+    reserved = max(RESERVED_FDS, soft // RESERVED_SHARE)
+    return max(1, min(MAX_DEFAULT_CONNECTIONS, soft - reserved))
+
+
+def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
+    """The context for serving HTTPS with this certificate chain and key: TLS 1.2 or later,
+    Python's default ciphers, HTTP/1.1 offered by ALPN (the only protocol spoken here)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 def _render(response: Response, head: bool, close: bool, http10: bool) -> bytes:
@@ -723,10 +954,14 @@ def _render(response: Response, head: bool, close: bool, http10: bool) -> bytes:
     body = response.body
     if status in _NO_BODY:
         body = b""
+    elif head:
+        # The length a GET would get (RFC 9110 §8.6), or none: an empty body here means the
+        # handler does not know it (a HEAD forwarded upstream), and 0 could be false.
+        if body:
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        body = b""
     else:
         lines.append(f"Content-Length: {len(body)}\r\n")
-        if head:
-            body = b""
     if close:
         lines.append("Connection: close\r\n")
     elif http10:

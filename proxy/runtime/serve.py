@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import resource
 import signal
 from typing import Any
 
 from proxy.engine.errors import ConfigError
-from proxy.http.server import HTTPServer
+from proxy.http.server import HTTPServer, server_tls_context
 from proxy.ops.logs import configure, get_logger, set_secrets
+from proxy.runtime import build_info
 from proxy.runtime.generation import Live
 from proxy.settings.loader import Config, load_config
 
@@ -36,10 +38,24 @@ async def serve(
     configure(server_settings.log_format, server_settings.log_level, buffered=True)
     set_secrets(config.secrets)
     log = get_logger()
+    if build_info.STALE:
+        log.warning(
+            "compiled build is stale; serving from source", reason=build_info.STALE_REASON[0]
+        )
+    soft_before, soft, hard = raise_descriptor_limit()
     live = Live(config, configure_logging=True)
     await live.start()
     loop = asyncio.get_running_loop()
     server = HTTPServer(live.serve, reject=live.reject, limits=server_settings.limits)
+    log.info(
+        "descriptor limit",
+        soft_at_start=_count(soft_before),
+        soft=_count(soft),
+        hard=_count(hard),
+        max_connections=server.max_connections,
+    )
+    tls = server_settings.tls
+    ssl_context = server_tls_context(tls.cert_file, tls.key_file) if tls is not None else None
     stop = asyncio.Event()
     pending: set[asyncio.Task[None]] = set()
 
@@ -54,7 +70,15 @@ async def serve(
                 problems=[f"{loc}: {msg}" for loc, msg in exc.problems],
             )
             return
-        await live.reload(fresh)
+        try:
+            await live.reload(fresh)
+        except OSError as exc:  # a certificate or key that does not load (ssl.SSLError too)
+            log.error(
+                "reload refused; the previous config keeps serving",
+                config=config_path,
+                problems=[f"upstreams: tls: {exc.__class__.__name__}"],
+            )
+            return
         log.info("config reloaded", config=config_path, routes=len(fresh.router.routes))
 
     def on_hup() -> None:
@@ -79,7 +103,7 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
         if config_path is not None:
             loop.add_signal_handler(signal.SIGHUP, on_hup)
-        addresses = await server.start(host, port, reuse_port=reuse_port)
+        addresses = await server.start(host, port, reuse_port=reuse_port, ssl_context=ssl_context)
         if on_ready is not None:
             on_ready(addresses)
         await stop.wait()
@@ -89,3 +113,27 @@ async def serve(
         await server.shutdown(shutdown_timeout)
         await asyncio.gather(*pending, return_exceptions=True)
         await live.close()
+
+
+def raise_descriptor_limit() -> tuple[int, int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard one: (soft before, soft now, hard).
+
+    Every client and upstream connection is a descriptor, and the usual soft limit (1,024) is
+    a leftover of select(): a few hundred idle keep-alive connections were enough to leave new
+    clients unanswered. The hard limit is what the administrator allows (systemd's
+    ``LimitNOFILE``, a container runtime's ``nofile``); raising the soft one up to it needs no
+    privilege. ``max_connections`` is derived from the result (proxy.http.server).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    before = soft
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):  # a platform that caps it lower (macOS: OPEN_MAX)
+            pass
+    return before, soft, hard
+
+
+def _count(limit: int) -> int | str:
+    return "unlimited" if limit == resource.RLIM_INFINITY else limit

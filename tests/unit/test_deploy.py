@@ -50,3 +50,25 @@ def test_probes_and_config_match_the_proxy() -> None:
                 assert (ROOT / "config" / Path(config).name).is_file()
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert "USER dialect" in dockerfile and "/_dialect/healthz" in dockerfile
+
+
+def test_the_systemd_unit_raises_the_descriptor_limit() -> None:
+    unit = (ROOT / "deploy" / "dialect.service").read_text()
+    [line] = [line for line in unit.splitlines() if line.startswith("LimitNOFILE=")]
+    assert int(line.partition("=")[2]) >= 65536
+
+
+def test_each_pod_runs_one_worker_within_the_memory_it_was_sized_for() -> None:
+    """The limits (max_connections, max_buffered_bytes) are per process: deploy/README.md
+    sizes one worker at 256 MiB, so a pod must not start one per core of its node."""
+    for path in MANIFESTS:
+        for doc in documents(path):
+            if doc["kind"] != "Deployment":
+                continue
+            for container in doc["spec"]["template"]["spec"]["containers"]:
+                if "dialect" not in container["image"]:
+                    continue
+                args = container["args"]
+                assert args[args.index("--workers") + 1] == "1", path.name
+                assert container["resources"]["limits"]["memory"] == "256Mi", path.name
+    assert "256 MiB per worker" in (ROOT / "deploy" / "README.md").read_text()

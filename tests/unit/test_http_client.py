@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import gzip
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
+from proxy.http import budget
 from proxy.http import client as http_client
 from proxy.http.client import Pool
 
@@ -418,3 +419,89 @@ async def test_any_cr_lf_or_nul_in_a_header_name_or_value_is_refused(bad: str) -
             with pytest.raises(ValueError, match="line break"):
                 await pool.request("GET", "/", headers=[("X-Ok", "1"), header])
         assert o.requests == []
+
+
+# -- HEAD ------------------------------------------------------------------------------------
+
+
+async def test_head_is_sent_as_head_and_its_answer_ends_with_its_headers() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        while True:
+            head = await ORIGIN[0].read_request(reader)
+            if head.startswith(b"HEAD "):
+                # The length of the body a GET would get, and no body.
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nX-H: 1\r\n\r\n")
+            else:
+                writer.write(ok())
+            await writer.drain()
+
+    async with serving(handler) as (o, pool):
+        response = await pool.request("HEAD", "/v1/x")
+        assert (response.status, response.body, response.headers["X-H"]) == (200, b"", "1")
+        assert (await pool.request("GET", "/v1/x")).body == b'{"ok":true}'
+        assert (await pool.request("HEAD", "/v1/x")).status == 200
+        assert o.connections == 1  # the next answer was parsed from its start each time
+        assert [r.split(b" ")[0] for r in o.requests] == [b"HEAD", b"GET", b"HEAD"]
+
+
+async def test_a_body_after_the_answer_to_head_spoils_the_connection() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    async with serving(keep_answering(answer)) as (o, pool):
+        assert (await pool.request("HEAD", "/")).body == b""
+        await asyncio.sleep(0.05)  # the stray body arrives on the idle connection
+        assert (await pool.request("HEAD", "/")).body == b""
+        assert o.connections == 2
+
+
+# -- the budget of answer bytes --------------------------------------------------------------
+
+
+@pytest.fixture
+def spent() -> Iterator[budget.Budget]:
+    """The process-wide budget with 1 MiB allowed and 900 KiB of it already held."""
+    held = budget.ANSWER_BYTES
+    saved = held.limit, held.used, held.refused
+    held.limit, held.used, held.refused = 1 << 20, 900 << 10, 0
+    yield held
+    held.limit, held.used, held.refused = saved
+
+
+async def test_a_declared_body_past_the_budget_is_refused_unread(spent: budget.Budget) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await ORIGIN[0].read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 500000\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(5)  # the body never comes: the client must not wait for it
+
+    async with serving(handler) as (_, pool):
+        with pytest.raises(http_client.Overloaded):
+            await pool.request("GET", "/", budget=3)
+        assert pool.open_connections == 0
+        assert spent.used == 900 << 10 and spent.refused == 1
+
+
+async def test_a_chunked_body_past_the_budget_is_refused(spent: budget.Budget) -> None:
+    chunk = b"x" * 0x10000
+    answer = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + (b"10000\r\n" + chunk + b"\r\n") * 4
+        + b"0\r\n\r\n"
+    )
+    async with serving(keep_answering(answer)) as (_, pool):
+        with pytest.raises(http_client.Overloaded):
+            await pool.request("GET", "/")
+        assert spent.used == 900 << 10
+
+
+async def test_small_bodies_pass_a_spent_budget_and_large_ones_are_released(
+    spent: budget.Budget,
+) -> None:
+    small = b"s" * 60_000
+    async with serving(keep_answering(ok(small))) as (_, pool):
+        assert (await pool.request("GET", "/")).body == small
+        assert spent.used == 900 << 10  # taken while it arrived, given back once handed over
+    spent.used = 0
+    large = b"l" * 300_000
+    async with serving(keep_answering(ok(large))) as (_, pool):
+        assert (await pool.request("GET", "/")).body == large
+        assert spent.used == 0

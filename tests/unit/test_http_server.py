@@ -25,6 +25,7 @@ from multidict import CIMultiDict
 from structlog.testing import capture_logs
 
 from proxy.engine.errors import ProxyError
+from proxy.http import budget
 from proxy.http.messages import Request, Response
 from proxy.http.server import HTTPServer
 from proxy.settings.models import Limits
@@ -501,7 +502,7 @@ async def test_header_limit_holds_while_a_header_is_still_arriving() -> None:
         b"GET /\x7f HTTP/1.1\r\n\r\n",
         b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx",
         b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"GET / HTTP/1.2\r\n\r\n",
     ],
     ids=["method", "no-colon", "obs-fold", "nul", "url-char", "two-lengths", "cl-te", "chunk", "v"],
@@ -590,6 +591,19 @@ async def test_head_gets_the_length_but_no_body() -> None:
         # Had the body been written, it would sit where the next answer's status line is.
         after = await read_answer(reader)
         assert after.headers["X-Target"] == "/n"
+        writer.close()
+
+
+async def test_head_without_a_body_from_the_handler_has_no_length() -> None:
+    async def bodiless(request: Request) -> Response:
+        return Response(200, b"", headers={"X-Target": request.target})
+
+    async with serve(bodiless) as s:
+        reader, writer = await connect(s.port)
+        writer.write(b"HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n" + get("/n"))
+        head = await read_answer(reader, head=True)
+        assert head.status == 200 and "Content-Length" not in head.headers
+        assert (await read_answer(reader)).headers["X-Target"] == "/n"
         writer.close()
 
 
@@ -838,3 +852,31 @@ async def test_aiohttp_client_streaming_a_chunked_body() -> None:
             assert response.status == 200
             assert await response.read() == b"abcdef"
         assert s.seen[0].headers["Transfer-Encoding"] == "chunked"
+
+
+# -- the budget of answer bytes --------------------------------------------------------------
+
+
+async def test_a_large_answer_past_the_budget_is_a_503_from_reject() -> None:
+    large = b"l" * 200_000
+
+    async def answers(request: Request) -> Response:
+        return Response(200, large if request.target == "/large" else b"small")
+
+    saved = budget.ANSWER_BYTES.limit, budget.ANSWER_BYTES.used
+    async with serve(answers, limits=Limits(max_buffered_bytes=1 << 20)) as s:
+        budget.ANSWER_BYTES.used = 900 << 10  # held for other, slower clients
+        try:
+            reader, writer = await connect(s.port)
+            writer.write(get("/large") + get("/small"))
+            refused = await read_answer(reader)
+            assert refused.status == 503 and refused.headers["Retry-After"] == "1"
+            assert refused.json()["target"] == "/large"
+            assert (await read_answer(reader)).body == b"small"  # small answers still pass
+            budget.ANSWER_BYTES.used = 0
+            writer.write(get("/large"))
+            assert (await read_answer(reader)).body == large
+            await eventually(lambda: budget.ANSWER_BYTES.used == 0)  # read, so given back
+            writer.close()
+        finally:
+            budget.ANSWER_BYTES.limit, budget.ANSWER_BYTES.used = saved
