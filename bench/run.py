@@ -249,6 +249,38 @@ end""")
     }
 
 
+def status_callback_case(
+    env: dict[str, str], port: int, origin: int, proc: subprocess.Popen[bytes]
+) -> Case:
+    """A Plivo delivery report to a Twilio app: token opened, V2 signature verified, parameters
+    translated, re-signed for the app, relayed (nginx stands for the app), 204 to the carrier."""
+    from proxy.callbacks import signatures
+    from proxy.settings import load_config
+
+    config = load_config(ROOT / "config" / "twilio-over-plivo.yaml", env=env)
+    assert config.callbacks is not None
+    app = f"http://127.0.0.1:{origin}/app/sms/status"
+    url = config.callbacks.issuer.issue("message-status", app, "POST", SID)
+    nonce = "12345678901234567890"
+    form = (
+        f"MessageUUID={UUID}&Status=delivered&From=14155550100&To=14155550199&Units=1"
+        "&TotalRate=0.0035&TotalAmount=0.0035&MCC=310&MNC=260&ErrorCode="
+    )
+    return Case(
+        "Dialect status callback (verified, translated, relayed)",
+        port,
+        url.removeprefix(env["DIALECT_PUBLIC_URL"]),
+        method="POST",
+        body=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            signatures.PLIVO_V2: signatures.plivo_v2_signature(TOKEN_P, url, nonce),
+            signatures.PLIVO_V2_NONCE: nonce,
+        },
+        proc=proc,
+    )
+
+
 def check_answers(case: Case) -> None:
     """One request before the load: a case that fails would measure its error path."""
     conn = http.client.HTTPConnection("127.0.0.1", case.port, timeout=10)
@@ -350,6 +382,7 @@ def main() -> int:
         "PLIVO_AUTH_TOKEN": TOKEN_P,
         "PLIVO_API_URL": f"http://127.0.0.1:{origin}",
         "DIALECT_LOG_FORMAT": "json",
+        "DIALECT_CALLBACK_SECRET": "bench-callback-secret",
     }
     cases = [
         Case("direct upstream (nginx)", origin, f"/v1/Account/{AUTH_ID}/Message/{UUID}/"),
@@ -375,6 +408,7 @@ def main() -> int:
         )
     )
     dialect_port = free_port()
+    env["DIALECT_PUBLIC_URL"] = f"http://127.0.0.1:{dialect_port}"
     p = subprocess.Popen(
         [
             *pin(0),
@@ -437,6 +471,7 @@ def main() -> int:
             proc=p,
         )
     )
+    cases.append(status_callback_case(env, dialect_port, origin, p))
     workers = os.cpu_count() or 1
     workers_port = free_port()
     p = subprocess.Popen(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from proxy.engine.errors import ConfigError
-from proxy.ops.logs import get_logger
+from proxy.ops.logs import configure, get_logger
 from proxy.runtime import build_info
 from proxy.settings.loader import Config, load_config
 
@@ -119,12 +119,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for key, value in DEMO_ENV.items():
         env.setdefault(key, value)
     env.setdefault("PLIVO_API_URL", "demo")
-    config = _load(path, env=env)
-    if config is None:
-        return 1
     host = args.host
     port = args.port
     base = f"http://{host}:{port}"
+    # The built-in carrier calls back through the demo itself.
+    env.setdefault("DIALECT_PUBLIC_URL", base)
+    env.setdefault("DIALECT_CALLBACK_SECRET", "demo-callback-secret")
+    config = _load(path, env=env)
+    if config is None:
+        return 1
     sid, token = env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"]
     upstream = config.model.upstreams["plivo"].url if "plivo" in config.model.upstreams else "?"
     behind = "the built-in Plivo-style mock" if upstream == "demo" else upstream
@@ -142,6 +145,15 @@ Dialect demo: a Twilio-style API at {base}, in front of {behind}.
   client.api.base_url = "{base}"
   print(client.messages.create(to="+14155550111", from_="+14155550100", body="Hello").sid)
   for m in client.messages.list(limit=5): print(m.sid, m.status, m.date_created)
+
+Callbacks: the built-in carrier reports delivery and runs calls through Dialect, signed
+for your app with the auth token above. Run an app on 127.0.0.1:5000 (README: "A callback
+app in ten lines"), then:
+
+  client.messages.create(to="+14155550111", from_="+14155550100", body="Hi",
+                         status_callback="http://127.0.0.1:5000/status")
+  client.calls.create(to="+14155550111", from_="+14155550100",
+                      url="http://127.0.0.1:5000/voice", status_callback="http://127.0.0.1:5000/status")
 
 (Keep TWILIO_EDGE and TWILIO_REGION unset. Ctrl-C stops the demo.)
 """,
@@ -163,16 +175,68 @@ def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+def _translate_callback(config: Config, args: argparse.Namespace, raw: bytes) -> int:
+    """stdout: what the app receives (the form, or for GET the URL); stderr: the request line
+    and the signature headers Dialect adds."""
+    from proxy import codecs
+    from proxy.callbacks.offline import OfflineError, translate_callback
+
+    try:
+        form = codecs.decode_form(raw.strip())
+        pairs = [
+            (k, str(v)) for k, vs in form.items() for v in (vs if isinstance(vs, list) else [vs])
+        ]
+        url, body, headers = translate_callback(config, args.callback, pairs, args.url, args.method)
+    except (OfflineError, codecs.DecodeError, ValueError) as exc:
+        print(f"dialect translate: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.method.upper()} {url}", file=sys.stderr)
+    for name, value in headers.items():
+        print(f"{name}: {value}", file=sys.stderr)
+    sys.stdout.buffer.write((body or url.encode()) + b"\n")
+    return 0
+
+
+def _translate_document(config: Config, args: argparse.Namespace, raw: bytes) -> int:
+    """stdout: the document in the carrier's language; stderr: each approximation made."""
+    from proxy.callbacks.offline import OfflineError, translate_document
+    from proxy.providers.documents.translate import DocumentError
+
+    try:
+        result = translate_document(config, raw, args.url, _pairs(args.param, "--param"))
+    except (OfflineError, DocumentError) as exc:
+        reason = exc.reason if isinstance(exc, DocumentError) else str(exc)
+        print(f"dialect translate: the document cannot be translated: {reason}", file=sys.stderr)
+        return 2
+    for note in result.notes:
+        where = f"{note.element}.{note.attribute}" if note.attribute else note.element
+        print(f"note: {where}: {note.action} ({note.detail})", file=sys.stderr)
+    sys.stdout.buffer.write(result.body + (b"" if result.body.endswith(b"\n") else b"\n"))
+    return 0
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from proxy import codecs
-    from proxy.engine.translate import TranslateError, translate
+    from proxy.engine.translate import TranslateError, generated_code, translate
 
+    configure("console", "info", stream=sys.stderr)  # stdout is the translation alone
     config = _load(args.config, offline=True)
     if config is None:
         return 1
+    if args.show_code:
+        try:
+            print(generated_code(config, args.route))
+        except TranslateError as exc:
+            print(f"dialect translate: {exc}", file=sys.stderr)
+            return 2
+        return 0
     raw = sys.stdin.buffer.read() if args.input == "-" else Path(args.input).read_bytes()
+    if args.callback:
+        return _translate_callback(config, args, raw)
+    if args.document:
+        return _translate_document(config, args, raw)
     try:
         body: object = codecs.decode_json(raw) if raw.strip() else None
     except codecs.DecodeError:
@@ -229,7 +293,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="run one route's pipeline offline on a body (stdout: the body a client would get)",
     )
     tr.add_argument("--config", required=True)
-    tr.add_argument("--route", required=True, help="the route's name, e.g. messages.fetch")
+    what = tr.add_mutually_exclusive_group(required=True)
+    what.add_argument("--route", help="the route's name, e.g. messages.fetch")
+    what.add_argument(
+        "--callback",
+        metavar="KIND",
+        help="a carrier callback of this kind (e.g. message-status): the input is the "
+        "carrier's form; stdout the app's, stderr the signature headers",
+    )
+    what.add_argument(
+        "--document",
+        action="store_true",
+        help="an app's TwiML or Plivo XML (by the config's app style), as the carrier gets it; "
+        "--param NAME=VALUE gives the incoming request's parameters (messaging replies)",
+    )
+    tr.add_argument(
+        "--url",
+        default="https://app.example.com/callback",
+        help="--callback: the app URL; --document: the URL the document came from",
+    )
+    tr.add_argument("--method", default="POST", choices=("GET", "POST", "get", "post"))
     tr.add_argument("--input", default="-", help="a file, or - for stdin (default)")
     tr.add_argument(
         "--phase",
@@ -248,6 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--field", action="append", metavar="NAME=VALUE", help="a path field")
     tr.add_argument("--path", default=None, help="the client's path (default: from the route)")
     tr.add_argument("--now", default=None, help="ISO time to use as $now (for repeatable output)")
+    tr.add_argument(
+        "--show-code",
+        action="store_true",
+        help="print the code the route's steps run (generated when the config loads) instead",
+    )
     tr.set_defaults(func=cmd_translate)
 
     demo = sub.add_parser("demo", help="the Twilio façade in front of the built-in Plivo mock")

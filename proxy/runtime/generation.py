@@ -7,11 +7,13 @@ import contextlib
 
 from aiohttp import web
 
+from proxy.callbacks.relay import CALLBACK_PREFIX, build_relay
 from proxy.engine.errors import ProxyError
-from proxy.engine.handler import ProxyHandler
+from proxy.engine.handler import ProxyHandler, new_request_id
 from proxy.engine.store import MemoryStore, RedisStore, Store
 from proxy.engine.upstream import Upstream
 from proxy.http.messages import Request, Response
+from proxy.ops.admin import ADMIN_PREFIX, Admin
 from proxy.ops.logs import configure, set_secrets
 from proxy.settings.loader import Config
 
@@ -46,6 +48,8 @@ class Generation:
     def __init__(self, config: Config, store: Store) -> None:
         self.config = config
         self.handler = ProxyHandler(config, {}, store)
+        self.relay = build_relay(config, self.handler.metrics, warn=True)
+        self.admin = Admin(config, self.handler.upstreams, self.handler.metrics)
         self.demo_runners: list[web.AppRunner] = []
         self.inflight = 0
         self.idle = asyncio.Event()
@@ -66,6 +70,8 @@ class Generation:
             await asyncio.wait_for(self.idle.wait(), timeout=deadline)
         for upstream in self.handler.upstreams.values():
             await upstream.close()
+        if self.relay is not None:
+            await self.relay.close()
         for runner in self.demo_runners:
             await runner.cleanup()
 
@@ -73,6 +79,20 @@ class Generation:
         self.inflight += 1
         self.idle.clear()
         try:
+            # Paths Dialect answers itself, dispatched before any routing, here and only here:
+            # one branch per prefix, the longer prefix first.
+            target = request.target
+            # Callbacks face the other way (carrier -> app) and answer carriers, not clients.
+            if self.relay is not None and target.startswith(CALLBACK_PREFIX):
+                request_id = new_request_id(request.headers.get("X-Request-Id"))
+                return await self.relay.handle(request, request_id)
+            if target.startswith(ADMIN_PREFIX):
+                response = await self.admin.handle(request)
+                response.headers["X-Request-Id"] = new_request_id(
+                    request.headers.get("X-Request-Id")
+                )
+                return response
+            # Everything else is a client's request for a route.
             return await self.handler.serve(request)
         finally:
             self.inflight -= 1

@@ -16,10 +16,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from proxy.callbacks.plan import CallbackPlan
 from proxy.engine.errors import ConfigError
 from proxy.engine.routing import CompiledRoute, ErrorRules, PathTemplate, Router
-from proxy.pipeline.registry import Problems, StepCompiler, validation_problems
+from proxy.settings.callbacks import compile_callbacks
 from proxy.settings.models import ConfigModel, ErrorRule
+from proxy.steps.registry import Problems, StepCompiler, validation_problems
 
 PLACEHOLDER_SID = "AC" + "0" * 32
 _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL", re.IGNORECASE)
@@ -30,12 +32,18 @@ class Config:
     """A validated, compiled config: what the app serves."""
 
     def __init__(
-        self, model: ConfigModel, router: Router, source: str, env_secrets: list[str] | None = None
+        self,
+        model: ConfigModel,
+        router: Router,
+        source: str,
+        env_secrets: list[str] | None = None,
+        callbacks: CallbackPlan | None = None,
     ) -> None:
         self.model = model
         self.router = router
         self.source = source
         self.env_secrets = env_secrets or []
+        self.callbacks = callbacks
 
     @property
     def secrets(self) -> list[str]:
@@ -93,9 +101,10 @@ def load_config_text(
         problems.extend(_step_problems(raw))
         raise ConfigError(problems) from None
     router = _compile(model, problems)
+    callbacks = compile_callbacks(model, router, problems)
     if problems:
         raise ConfigError(problems)
-    return Config(model, router, source, env_secrets)
+    return Config(model, router, source, env_secrets, callbacks)
 
 
 def _step_problems(raw: dict[str, Any]) -> Problems:

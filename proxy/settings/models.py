@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Literal
 
@@ -27,6 +28,53 @@ class Retries(_Strict):
     backoff: float = Field(default=0.1, ge=0, le=5)
 
 
+class CircuitBreaker(_Strict):
+    """After ``failures`` consecutive upstream failures, requests are answered 503 at once for
+    ``cooldown`` seconds, then one probe is let through (``proxy.engine.breaker``); 0 turns it
+    off."""
+
+    failures: int = Field(default=5, ge=0, le=1000)
+    cooldown: float = Field(default=10.0, gt=0, le=600)
+
+
+def _readable_file(path: str | None) -> str | None:
+    if path is not None and not os.path.isfile(path):
+        raise ValueError(f"no such file: {path}")
+    return path
+
+
+class ServerTLS(_Strict):
+    """The certificate chain (PEM, leaf first) and its private key the server presents."""
+
+    cert_file: str
+    key_file: str
+
+    _files = field_validator("cert_file", "key_file")(_readable_file)
+
+
+class UpstreamTLS(_Strict):
+    """How the proxy verifies an https upstream and presents itself to it.
+
+    ``ca_file``: PEM certificates trusted for this upstream instead of the system store (a
+    private CA); ``cert_file``/``key_file``: a client certificate for upstreams that require
+    one (mTLS; the key may be in ``cert_file``); ``server_name``: the name sent (SNI) and
+    verified in the certificate, when it differs from the URL's host (an address).
+    """
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = Field(default=None, min_length=1)
+
+    _files = field_validator("ca_file", "cert_file", "key_file")(_readable_file)
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> UpstreamTLS:
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file needs cert_file")
+        return self
+
+
 class UpstreamSettings(_Strict):
     """``url: demo`` starts the built-in mock upstream of the given style inside the proxy."""
 
@@ -34,11 +82,13 @@ class UpstreamSettings(_Strict):
     style: Style
     timeout: Timeouts = Timeouts()
     retries: Retries = Retries()
+    breaker: CircuitBreaker = CircuitBreaker()
     max_connections: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Seconds an unused keep-alive connection is kept: below common server keep-alive timers,
     # so that a create never goes out on a connection the upstream is about to close.
     keepalive_idle: float = Field(default=4.0, gt=0, le=300)
+    tls: UpstreamTLS | None = None
 
     @field_validator("url")
     @classmethod
@@ -48,6 +98,12 @@ class UpstreamSettings(_Strict):
         if not re.match(r"^https?://[^/\s]+(/.*)?$", v):
             raise ValueError("expected 'demo' or an http(s) URL such as http://127.0.0.1:9000")
         return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls_needs_https(self) -> UpstreamSettings:
+        if self.tls is not None and not self.url.startswith("https://"):
+            raise ValueError("tls applies to https:// upstreams only")
+        return self
 
 
 class Credentials(_Strict):
@@ -97,6 +153,21 @@ class Limits(_Strict):
     # Failed authentications per client address before it gets 429 for the rest of the window.
     auth_failures: int = Field(default=10, ge=1)
     auth_failure_window: float = Field(default=60.0, gt=0)
+    # Client connections one process keeps open; None: derived from the descriptor limit (see
+    # proxy.http.server.default_max_connections). Near it the oldest idle keep-alive
+    # connections are closed for new ones; past it a new connection is refused (503) at once.
+    max_connections: int | None = Field(default=None, ge=1)
+    # Seconds an idle keep-alive connection is kept. Short, because an idle connection holds a
+    # descriptor and memory for nothing, and the official SDKs (requests/urllib3) check a pooled
+    # connection before reusing it, so a closed one costs them a new handshake, not an error.
+    # Behind a balancer that pools connections, set it above the balancer's idle timeout.
+    keepalive_timeout: float = Field(default=15.0, gt=0, le=3600)
+    # Seconds a client may read nothing of an answer it is owed before it is dropped and its
+    # buffers freed (nginx's send_timeout, same default).
+    send_timeout: float = Field(default=60.0, gt=0, le=3600)
+    # Answer bytes the process may hold at once (upstream bodies arriving, answers waiting for
+    # slow clients); past it a large answer is refused with 503 (proxy.http.budget).
+    max_buffered_bytes: int = Field(default=32 * 1024 * 1024, ge=1024 * 1024)
 
 
 class ServerSettings(_Strict):
@@ -106,6 +177,8 @@ class ServerSettings(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     default_style: Style = "twilio"
     limits: Limits = Limits()
+    # Serve HTTPS directly (carriers call back only over public HTTPS URLs).
+    tls: ServerTLS | None = None
     # Seconds in-flight requests get to finish after SIGTERM before the process exits.
     shutdown_timeout: float = Field(default=30.0, ge=0)
     # Worker processes sharing the port (SO_REUSEPORT). "auto": one per core the process may
@@ -225,6 +298,68 @@ class RouteSettings(_Strict):
     idempotency: Idempotency | None = None
 
 
+CallbackDocument = Literal["none", "voice", "message"]
+
+
+class CallbackKind(_Strict):
+    """One kind of callback the carrier makes (``message-status``, ``call-answer``, ...).
+
+    ``params`` are the steps that turn the carrier's parameters into the app's; ``document``
+    says what the app answers: nothing the carrier reads (``none``: a status), a call-control
+    document (``voice``) or a messaging reply (``message``), translated into the carrier's
+    language on the way back.
+    """
+
+    document: CallbackDocument = "none"
+    params: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class NumberTarget(_Strict):
+    """Where the carrier's calls and messages to a number go in the app."""
+
+    message_url: str | None = None
+    message_method: Literal["GET", "POST"] = "POST"
+    voice_url: str | None = None
+    voice_method: Literal["GET", "POST"] = "POST"
+    voice_fallback_url: str | None = None
+    voice_fallback_method: Literal["GET", "POST"] = "POST"
+
+
+class CallbackSettings(_Strict):
+    """Callbacks: the carrier calls Dialect at ``public_url``; Dialect calls the app.
+
+    ``secret`` keys the tokens in callback URLs; empty, a key is derived from the account
+    secrets (every replica with one config agrees; rotating a token invalidates outstanding
+    URLs). ``allow_hosts``: app hosts Dialect may call (empty: any). ``verify: false`` skips the
+    carrier's signature check, for local development only, and is logged loudly.
+    """
+
+    public_url: str
+    secret: SecretStr = SecretStr("")
+    allow_hosts: list[str] = Field(default_factory=list)
+    verify: bool = True
+    # Seconds the app has to answer; below the carriers' own answer timeouts, so that the
+    # carrier gets the fallback document rather than silence.
+    app_timeout: float = Field(default=5.0, gt=0, le=60)
+    # The upstream whose carrier calls back (its style and its accounts' secrets).
+    upstream: str
+    app_style: Style
+    max_document_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    kinds: dict[str, CallbackKind] = Field(default_factory=dict)
+    # Incoming calls and messages to numbers: per number (E.164, with +), and a default.
+    numbers: dict[str, NumberTarget] = Field(default_factory=dict)
+    # Identity table for TwiML <Client> -> Plivo SIP endpoints (and back).
+    client_domain: str = "phone.plivo.com"
+    apology: str = "Sorry, this call cannot be completed."
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", v):
+            raise ValueError("expected the proxy's public http(s) base URL, without query")
+        return v.rstrip("/")
+
+
 class ConfigModel(_Strict):
     server: ServerSettings = ServerSettings()
     upstreams: dict[str, UpstreamSettings]
@@ -237,4 +372,5 @@ class ConfigModel(_Strict):
     pipelines: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     error_maps: dict[str, list[ErrorRule]] = Field(default_factory=dict)
     store: StoreSettings = StoreSettings()
+    callbacks: CallbackSettings | None = None
     routes: list[RouteSettings] = Field(min_length=1)

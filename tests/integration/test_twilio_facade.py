@@ -233,11 +233,11 @@ async def test_call_create_fetch_and_list(facade: Facade) -> None:
     call = await resp.json()
     assert call["sid"].startswith("CA") and call["status"] == "queued"
     sent = facade.state.requests[-1].json
-    assert sent == {
-        "from": "14155550100",
-        "to": "14155550111",
-        "answer_url": "http://demo.twilio.com/docs/voice.xml",
-    }
+    # The carrier is given a callback URL under the proxy's public base, never the app's own.
+    answer_url = sent.pop("answer_url")
+    assert answer_url.startswith("http://127.0.0.1:8080/_dialect/callbacks/")
+    assert "demo.twilio.com" not in answer_url
+    assert sent == {"from": "14155550100", "to": "14155550111", "answer_method": "POST"}
     fetched = await facade.client.get(f"{BASE}/Calls/{call['sid']}.json", headers=AUTH)
     assert fetched.status == 200, await fetched.text()
     body = await fetched.json()

@@ -7,8 +7,19 @@ newest-first offset paging with relative ``meta.next``/``previous`` links, the 2
 and 7-day (calls) default windows, timestamps in the account's own UTC offset, numbers without
 ``+``, ``api_id`` on every body, and ``{"api_id","error"}`` errors.
 
+Like the real carrier it calls back (``proxy.providers.carrier``): a message sent with a
+``url`` gets V2-signed status callbacks (queued, sent, delivered); a call fetches its
+``answer_url``, runs the Plivo XML it gets (a GetDigits/GetInput "presses" 1234), calls
+``ring_url`` and ``hangup_url``, all V3-signed with the auth token.
+
 Simplification (documented): a created call's CDR exists at once, and its ``call_uuid`` equals
 the ``request_uuid`` the create answered with.
+
+Call control, while the carrier runs the call (``Carrier.live``): ``DELETE /Call/{uuid}/`` hangs
+up a live call (204), ``DELETE /Request/{uuid}/`` cancels one still ringing (204), and
+``POST /Call/{uuid}/`` with ``legs=aleg`` and ``aleg_url`` transfers it (202, "call
+transfered", the fixture's spelling): the carrier fetches the new URL. A call that is not live
+is 404, as Plivo answers for a call it no longer runs.
 """
 
 from __future__ import annotations
@@ -28,12 +39,14 @@ import orjson
 from aiohttp import web
 
 from proxy.pipeline.converters import build_converter
+from proxy.providers.carrier import Carrier
 
 _SEGMENTS = build_converter("sms_segments", None)
 _NUMBER = re.compile(r"^\+?[1-9]\d{7,14}$")
 _FILTER_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 _ACCOUNT = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/$")
 _PREFIX = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/(?P<kind>Message|Call)(?P<rest>/.*)?$")
+_CALL_REQUEST = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/Request/(?P<uuid>[^/]+)/$")
 
 
 @dataclass
@@ -54,6 +67,7 @@ class PlivoMockState:
 
 
 PLIVO_MOCK_STATE = web.AppKey("plivo_mock_state", PlivoMockState)
+PLIVO_MOCK_CARRIER = web.AppKey("plivo_mock_carrier", Carrier)
 
 
 class _Fail(Exception):
@@ -94,6 +108,7 @@ class PlivoMock:
         self.tz = timezone(utc_offset)
         self.rate_limit = list_rate_limit_per_minute
         self.state = PlivoMockState()
+        self.carrier = Carrier("plivo", auth_token)
 
     # -- records ----------------------------------------------------------------------------
 
@@ -261,6 +276,10 @@ class PlivoMock:
             if request.method != "GET":
                 raise _Fail(405, "Method Not Allowed")
             return self.body(200, self._account())
+        queued = _CALL_REQUEST.match(request.path)
+        if queued is not None:
+            self._authenticate(request, queued["auth"])
+            return self._cancel(request, queued["uuid"])
         m = _PREFIX.match(request.path)
         if m is None:
             raise _Fail(404, "not found")
@@ -278,6 +297,8 @@ class PlivoMock:
         ident = re.fullmatch(r"/([^/]+)/", rest)
         if ident is None:
             raise _Fail(404, "not found")
+        if kind == "Call" and request.method in ("DELETE", "POST"):
+            return await self._control(request, ident[1])
         if request.method != "GET":
             raise _Fail(405, "Method Not Allowed")
         store = self.state.messages if kind == "Message" else self.state.calls
@@ -360,6 +381,30 @@ class PlivoMock:
         out: dict[str, Any] = {"message": "message(s) queued", "message_uuid": uuids}
         if invalid:
             out["invalid_number"] = invalid
+        url = data.get("url")
+        if url:
+            method = str(data.get("method") or "POST").upper()
+            if method not in ("GET", "POST"):
+                raise _Fail(400, "method must be GET or POST")
+            for muuid in uuids:
+                record = self.state.messages[muuid]
+                base = {
+                    "MessageUUID": muuid,
+                    "From": record["from_number"],
+                    "To": record["to_number"],
+                    "Units": str(record["units"]),
+                    "TotalRate": "0.00350",
+                    "TotalAmount": "0.00350",
+                    "MCC": "310",
+                    "MNC": "260",
+                    "ErrorCode": "",
+                    "MessageTime": record["message_time"],
+                }
+                self.carrier.spawn(
+                    self.carrier.message_status(
+                        str(url), method, base, ["queued", "sent", "delivered"]
+                    )
+                )
         return self.body(202, out)
 
     async def _call(self, request: web.Request) -> web.Response:
@@ -376,9 +421,85 @@ class PlivoMock:
                 raise _Fail(400, f"'{d}' is not a valid phone number.")
         now = self.clock()
         uuids = [self.add_call(src=src, dst=d, when=now, duration=0)["call_uuid"] for d in dsts]
+        for d, cuuid in zip(dsts, uuids, strict=True):
+            self.carrier.spawn(self._run_call(data, src, d, cuuid))
         return self.body(
             201, {"message": "call fired", "request_uuid": uuids[0] if len(uuids) == 1 else uuids}
         )
+
+    async def _run_call(self, data: dict[str, Any], src: str, dst: str, cuuid: str) -> None:
+        """The callbacks of one outbound call, answered at once, lasting 15 seconds."""
+
+        def target(url: str, method: str) -> tuple[str, str] | None:
+            value = data.get(url)
+            return (str(value), str(data.get(method) or "POST")) if value else None
+
+        answer = target("answer_url", "answer_method")
+        assert answer is not None
+        start = self.clock()
+        base = {
+            "CallUUID": cuuid,
+            "RequestUUID": cuuid,
+            "ALegUUID": cuuid,
+            "ALegRequestUUID": cuuid,
+            "From": _digits(src),
+            "To": _digits(dst),
+            "Direction": "outbound",
+            "CallerName": "+" + _digits(src),
+            "BillRate": "0.00850",
+        }
+        end = start + timedelta(seconds=20)
+        final = {
+            "Duration": "15",
+            "BillDuration": "60",
+            "HangupCause": "NORMAL_CLEARING",
+            "HangupCauseName": "Normal Hangup",
+            "HangupCauseCode": "4000",
+            "HangupSource": "Callee",
+            "StartTime": _fmt(start, self.tz)[:19],
+            "AnswerTime": _fmt(start + timedelta(seconds=5), self.tz)[:19],
+            "EndTime": _fmt(end, self.tz)[:19],
+            "TotalCost": "0.00850",
+        }
+        await self.carrier.run_call(
+            answer,
+            base,
+            ring=target("ring_url", "ring_method"),
+            hangup=target("hangup_url", "hangup_method"),
+            final=final,
+            call_id=cuuid,
+            destination=dst,
+        )
+
+    async def _control(self, request: web.Request, cuuid: str) -> web.StreamResponse:
+        """Hang up (DELETE) or transfer (POST) a live call."""
+        if request.method == "DELETE":
+            if not self.carrier.hang_up(cuuid):
+                raise _Fail(404, "not found")
+            return web.Response(status=204)
+        data = await self._json(request)
+        legs = data.get("legs")
+        if legs not in ("aleg", "bleg", "both"):
+            raise _Fail(400, "legs must be one of aleg, bleg, both")
+        if legs != "aleg":
+            raise _Fail(400, "this call has no B leg to transfer")
+        url = data.get("aleg_url")
+        if not isinstance(url, str) or not re.match(r"^https?://", url):
+            raise _Fail(400, "aleg_url parameter is required for legs aleg")
+        method = str(data.get("aleg_method") or "POST").upper()
+        if method not in ("GET", "POST"):
+            raise _Fail(400, "aleg_method must be GET or POST")
+        if cuuid not in self.state.calls or not self.carrier.transfer(cuuid, url, method):
+            raise _Fail(404, "not found")
+        return self.body(202, {"message": "call transfered"})
+
+    def _cancel(self, request: web.Request, ruuid: str) -> web.StreamResponse:
+        """Cancel a call request that has not been answered yet."""
+        if request.method != "DELETE":
+            raise _Fail(405, "Method Not Allowed")
+        if not self.carrier.cancel(ruuid):
+            raise _Fail(404, "not found")
+        return web.Response(status=204)
 
     def _list(self, request: web.Request, kind: str) -> web.Response:
         q = request.query
@@ -499,5 +620,11 @@ def build_plivo_mock(
     mock.seed(seed_messages, seed_calls, seed)
     app = web.Application(middlewares=[mock.middleware])
     app[PLIVO_MOCK_STATE] = mock.state
+    app[PLIVO_MOCK_CARRIER] = mock.carrier
+
+    async def _stop_callbacks(_: web.Application) -> None:
+        await mock.carrier.close()
+
+    app.on_cleanup.append(_stop_callbacks)
     app.router.add_route("*", "/{tail:.*}", mock.handle)
     return app

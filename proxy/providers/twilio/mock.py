@@ -6,6 +6,13 @@ the path, form-encoded bodies only, Twilio's own validation codes (21604, 21603,
 21212, 21201, 21213, 21205), ``PageSize`` 1-1000 (20007 above), ``Page`` above 0 refused
 without the ``PageToken`` the previous page handed out, cursor tokens (``PA`` + the last SID of
 the page before), root-relative paging links, RFC 2822 dates in GMT, and 4-field errors.
+
+Like the real carrier it calls back (``proxy.providers.carrier``), signing each request with
+``X-Twilio-Signature`` and the auth token: a message sent with ``StatusCallback`` reports
+``sent`` and ``delivered`` (Twilio sends nothing for ``queued``); a call fetches its ``Url``,
+runs the TwiML it gets (a Gather "presses" 1234; a Gather without ``action`` posts to the
+current document, as Twilio does) and reports ``ringing`` (when ``StatusCallbackEvent`` asks
+for it) and ``completed`` to ``StatusCallback``.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from aiohttp import web
 
 from proxy.codecs import decode_form
 from proxy.pipeline.converters import build_converter
+from proxy.providers.carrier import Carrier
 from proxy.providers.twilio import rest as twilio
 
 _SEGMENTS = build_converter("sms_segments", None)
@@ -44,6 +52,7 @@ class TwilioMockState:
 
 
 TWILIO_MOCK_STATE = web.AppKey("twilio_mock_state", TwilioMockState)
+TWILIO_MOCK_CARRIER = web.AppKey("twilio_mock_carrier", Carrier)
 
 
 class _Fail(Exception):
@@ -56,6 +65,7 @@ class TwilioMock:
     def __init__(self, account_sid: str, auth_token: str, clock: Callable[[], datetime]) -> None:
         self.sid, self.token, self.clock = account_sid, auth_token, clock
         self.state = TwilioMockState()
+        self.carrier = Carrier("twilio", auth_token)
 
     # -- records ----------------------------------------------------------------------------
 
@@ -253,13 +263,27 @@ class TwilioMock:
                 f"The 'From' number {from_} is not a valid phone number, shortcode, "
                 "or alphanumeric sender ID.",
             )
-        return self.add_message(
+        record = self.add_message(
             to=str(to),
             from_=str(from_ or ""),
             body=str(body or ""),
             when=self.clock(),
             media=len(media_list),
         )
+        callback = form.get("StatusCallback")
+        if callback:
+            base = {
+                "AccountSid": self.sid,
+                "ApiVersion": "2010-04-01",
+                "MessageSid": record["sid"],
+                "SmsSid": record["sid"],
+                "From": record["from"],
+                "To": record["to"],
+            }
+            self.carrier.spawn(
+                self.carrier.message_status(str(callback), "POST", base, ["sent", "delivered"])
+            )
+        return record
 
     def _create_call(self, form: dict[str, Any]) -> dict[str, Any]:
         if not form.get("To"):
@@ -271,7 +295,40 @@ class TwilioMock:
         to = str(form["To"])
         if not (_E164.match(to) or to.startswith(("sip:", "client:"))):
             raise _Fail(400, 21211, f"The 'To' number {to} is not a valid phone number.")
-        return self.add_call(to=to, from_=str(form["From"]), when=self.clock())
+        record = self.add_call(to=to, from_=str(form["From"]), when=self.clock())
+        if form.get("Url"):
+            self.carrier.spawn(self._run_call(form, record))
+        return record
+
+    async def _run_call(self, form: dict[str, Any], record: dict[str, Any]) -> None:
+        base = {
+            "AccountSid": self.sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": record["sid"],
+            "From": record["from"],
+            "To": record["to"],
+            "Caller": record["from"],
+            "Called": record["to"],
+            "Direction": "outbound-api",
+        }
+        status = form.get("StatusCallback")
+        method = str(form.get("StatusCallbackMethod") or "POST")
+        events = form.get("StatusCallbackEvent") or []
+        events = events if isinstance(events, list) else str(events).split()
+        final = {
+            "CallDuration": "15",
+            "Duration": "1",
+            "Timestamp": twilio.rfc2822(self.clock()),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": "1",
+        }
+        await self.carrier.run_call(
+            (str(form["Url"]), str(form.get("Method") or "POST")),
+            base,
+            ring=(str(status), method) if status and "ringing" in events else None,
+            hangup=(str(status), method) if status else None,
+            final=final,
+        )
 
     def _list(
         self, request: web.Request, kind: str, store: dict[str, dict[str, Any]]
@@ -360,5 +417,11 @@ def build_twilio_mock(
     mock.seed(seed_messages, seed_calls, seed)
     app = web.Application(middlewares=[mock.middleware])
     app[TWILIO_MOCK_STATE] = mock.state
+    app[TWILIO_MOCK_CARRIER] = mock.carrier
+
+    async def _stop_callbacks(_: web.Application) -> None:
+        await mock.carrier.close()
+
+    app.on_cleanup.append(_stop_callbacks)
     app.router.add_route("*", "/{tail:.*}", mock.handle)
     return app

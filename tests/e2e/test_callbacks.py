@@ -1,0 +1,255 @@
+"""Callbacks end to end: the real SDKs create, the strict carrier mocks call back through
+Dialect, and apps validate what reaches them with their own SDK's validator.
+
+P→T: a twilio-SDK app over a Plivo carrier (``config/twilio-over-plivo.yaml``).
+T→P: a plivo-SDK app over a Twilio carrier (``config/plivo-over-twilio.yaml``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import plivo
+import plivo.rest.client as plivo_client
+import pytest
+from aiohttp.test_utils import TestServer
+from plivo import plivoxml
+from twilio.rest import Client
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from proxy.providers.carrier import Carrier
+from proxy.providers.plivo.mock import PLIVO_MOCK_CARRIER, build_plivo_mock
+from proxy.providers.twilio.mock import TWILIO_MOCK_CARRIER, build_twilio_mock
+from proxy.settings import load_config
+from tests.callback_apps import App, free_port, xml
+from tests.conftest import ROOT
+from tests.dialect_server import DialectTestServer
+from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN
+
+pytestmark = pytest.mark.e2e
+
+TO, FROM = "+14155550111", "+14155550100"
+
+
+@dataclass
+class Flow:
+    proxy: str
+    app: App
+    app_url: str
+    carrier: Carrier
+
+
+async def _flow(
+    style: str,
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    dialect_server: Callable[..., Awaitable[DialectTestServer]],
+) -> Flow:
+    app = App(style, TOKEN if style == "twilio" else PLIVO_TOKEN)
+    app_server = await aiohttp_server(app.application())
+    if style == "twilio":
+        mock = build_plivo_mock(PLIVO_ID, PLIVO_TOKEN)
+        carrier = mock[PLIVO_MOCK_CARRIER]
+        config_name, upstream_var = "twilio-over-plivo.yaml", "PLIVO_API_URL"
+    else:
+        mock = build_twilio_mock(SID, TOKEN)
+        carrier = mock[TWILIO_MOCK_CARRIER]
+        config_name, upstream_var = "plivo-over-twilio.yaml", "TWILIO_API_URL"
+    upstream = await aiohttp_server(mock)
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PLIVO_AUTH_ID": PLIVO_ID,
+        "PLIVO_AUTH_TOKEN": PLIVO_TOKEN,
+        upstream_var: str(upstream.make_url("")).rstrip("/"),
+        "DIALECT_PUBLIC_URL": public,
+        "DIALECT_CALLBACK_SECRET": "callback-secret-for-tests",
+    }
+    config = load_config(ROOT / "config" / config_name, env=env)
+    await dialect_server(config, port=port)
+    return Flow(public, app, str(app_server.make_url("")).rstrip("/"), carrier)
+
+
+@pytest.fixture
+async def p_to_t(aiohttp_server: Any, dialect_server: Any) -> Flow:
+    return await _flow("twilio", aiohttp_server, dialect_server)
+
+
+@pytest.fixture
+async def t_to_p(aiohttp_server: Any, dialect_server: Any) -> Flow:
+    return await _flow("plivo", aiohttp_server, dialect_server)
+
+
+def twilio_client(flow: Flow) -> Client:
+    client = Client(SID, TOKEN, environment={"DIALECT_TEST": "1"})
+    client.api.base_url = flow.proxy
+    return client
+
+
+def plivo_sdk(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> plivo.RestClient:
+    for name in (
+        "PLIVO_API_BASE_URI",
+        "API_VOICE_BASE_URI",
+        "API_VOICE_BASE_URI_FALLBACK_1",
+        "API_VOICE_BASE_URI_FALLBACK_2",
+    ):
+        monkeypatch.setattr(plivo_client, name, flow.proxy + "/v1/Account")
+    return plivo.RestClient(PLIVO_ID, PLIVO_TOKEN)
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+
+async def test_p_to_t_message_status_reaches_the_twilio_app_signed(p_to_t: Flow) -> None:
+    client = twilio_client(p_to_t)
+    callback = p_to_t.app_url + "/sms/status?tenant=7"
+    msg = await asyncio.to_thread(
+        lambda: client.messages.create(to=TO, from_=FROM, body="hi", status_callback=callback)
+    )
+    got = await p_to_t.app.wait_for("/sms/status", count=3)
+    assert all(r.valid for r in got), "RequestValidator refused what Dialect sent"
+    assert [r.params["MessageStatus"] for r in got] == ["queued", "sent", "delivered"]
+    first = got[0].params
+    assert first["MessageSid"] == msg.sid == first["SmsSid"]
+    assert first["SmsStatus"] == "queued"
+    assert first["AccountSid"] == SID and first["ApiVersion"] == "2010-04-01"
+    assert first["To"] == TO and first["From"] == FROM
+    assert first["tenant"] == "7"  # the app's own query string is kept
+    assert "TotalAmount" not in first and "MessageUUID" not in first
+    # The carrier never saw the app's URL: it called the proxy, and got a 2xx once the app had.
+    deliveries = p_to_t.carrier.log.deliveries
+    assert deliveries and all(
+        d.url.startswith(p_to_t.proxy + "/_dialect/callbacks/") for d in deliveries
+    )
+    assert all(200 <= d.status < 300 for d in deliveries)
+
+
+async def test_t_to_p_message_status_reaches_the_plivo_app_signed(
+    t_to_p: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = plivo_sdk(t_to_p, monkeypatch)
+    callback = t_to_p.app_url + "/plivo/sms"
+    sent = await asyncio.to_thread(
+        lambda: client.messages.create(src=FROM, dst=TO, text="hi", url=callback)
+    )
+    got = await t_to_p.app.wait_for("/plivo/sms", count=2)
+    assert all(r.valid for r in got), "plivo's validators refused what Dialect sent"
+    assert [r.params["Status"] for r in got] == ["sent", "delivered"]
+    first = got[0].params
+    assert first["MessageUUID"] == sent.message_uuid[0]
+    assert first["To"] == TO.lstrip("+") and first["From"] == FROM.lstrip("+")
+    assert "MessageSid" not in first and "SmsStatus" not in first
+
+
+async def test_the_carrier_is_told_to_retry_while_the_app_is_down(p_to_t: Flow) -> None:
+    p_to_t.app.answers["/down"] = lambda _p: (503, b"maintenance", "text/plain")
+    client = twilio_client(p_to_t)
+    await asyncio.to_thread(
+        lambda: client.messages.create(
+            to=TO, from_=FROM, body="hi", status_callback=p_to_t.app_url + "/down"
+        )
+    )
+    await p_to_t.app.wait_for("/down", count=3)
+    await asyncio.wait_for(p_to_t.carrier.log.done.wait(), 10)
+    # No 2xx to the carrier while the app refuses: its own retries cover the outage.
+    assert [d.status for d in p_to_t.carrier.log.deliveries] == [502, 502, 502]
+
+
+# -- calls -------------------------------------------------------------------------------------
+
+
+async def test_p_to_t_call_runs_the_apps_twiml_on_the_plivo_carrier(p_to_t: Flow) -> None:
+    app = p_to_t.app
+    answer = VoiceResponse()
+    gather = Gather(action="/voice/gathered", num_digits=4, timeout=7)
+    gather.say("Enter your code", voice="alice")
+    answer.append(gather)
+    answer.say("We did not get your code")
+    app.answers["/voice/answer"] = xml(answer)
+    done = VoiceResponse()
+    done.say("Thank you")
+    done.hangup()
+    app.answers["/voice/gathered"] = xml(done)
+    client = twilio_client(p_to_t)
+    call = await asyncio.to_thread(
+        lambda: client.calls.create(
+            to=TO,
+            from_=FROM,
+            url=p_to_t.app_url + "/voice/answer",
+            status_callback=p_to_t.app_url + "/voice/status",
+            status_callback_event=["ringing", "completed"],
+        )
+    )
+    statuses = await app.wait_for("/voice/status", count=2)
+    await asyncio.wait_for(p_to_t.carrier.log.done.wait(), 10)
+    answered = app.at("/voice/answer")[0]
+    gathered = app.at("/voice/gathered")[0]
+    for request in (answered, gathered, *statuses):
+        assert request.valid, f"RequestValidator refused {request.path}"
+        assert request.params["CallSid"] == call.sid
+        assert request.params["AccountSid"] == SID
+    assert answered.params["Direction"] == "outbound-api"
+    assert answered.params["CallStatus"] == "in-progress"
+    assert answered.params["To"] == TO and answered.params["From"] == FROM
+    assert gathered.params["Digits"] == "1234"
+    assert [s.params["CallStatus"] for s in statuses] == ["ringing", "completed"]
+    assert statuses[1].params["CallDuration"] == "15"
+    # The carrier ran Plivo XML: the Gather became a GetDigits whose action came back through
+    # Dialect, and the call ended with the app's Hangup.
+    executed = p_to_t.carrier.log.executed
+    assert executed[:2] == ["GetDigits", "GetDigits/Speak"]
+    assert "Hangup" in executed and "Gather" not in executed
+    assert not p_to_t.carrier.log.errors
+    kinds = [d.kind for d in p_to_t.carrier.log.deliveries]
+    assert kinds == ["ring", "answer", "action", "hangup"]
+    assert all(d.url.startswith(p_to_t.proxy) for d in p_to_t.carrier.log.deliveries)
+
+
+async def test_t_to_p_call_runs_the_apps_plivo_xml_on_the_twilio_carrier(
+    t_to_p: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = t_to_p.app
+    answer = plivoxml.ResponseElement()
+    digits = plivoxml.GetDigitsElement(action=t_to_p.app_url + "/plivo/digits", method="POST")
+    digits.add_speak("Enter your code")
+    answer.add(digits)
+    app.answers["/plivo/answer"] = xml(answer)
+    done = plivoxml.ResponseElement()
+    done.add_speak("Thank you")
+    done.add(plivoxml.HangupElement())
+    app.answers["/plivo/digits"] = xml(done)
+    client = plivo_sdk(t_to_p, monkeypatch)
+    created = await asyncio.to_thread(
+        lambda: client.calls.create(
+            from_=FROM,
+            to_=TO,
+            answer_url=t_to_p.app_url + "/plivo/answer",
+            answer_method="POST",
+            hangup_url=t_to_p.app_url + "/plivo/hangup",
+            ring_url=t_to_p.app_url + "/plivo/ring",
+        )
+    )
+    hangups = await app.wait_for("/plivo/hangup")
+    await asyncio.wait_for(t_to_p.carrier.log.done.wait(), 10)
+    answered = app.at("/plivo/answer")[0]
+    pressed = app.at("/plivo/digits")[0]
+    rang = app.at("/plivo/ring")[0]
+    for request in (answered, pressed, rang, hangups[0]):
+        assert request.valid, f"plivo's validators refused {request.path}"
+        assert request.params["CallUUID"] == created.request_uuid
+    assert answered.params["Direction"] == "outbound"
+    assert answered.params["To"] == TO.lstrip("+")
+    assert pressed.params["Digits"] == "1234"
+    assert rang.params["CallStatus"] == "ringing"
+    hangup = hangups[0].params
+    assert hangup["CallStatus"] == "completed"
+    assert hangup["HangupCause"] == "NORMAL_CLEARING" and hangup["HangupCauseCode"] == "4000"
+    assert hangup["Duration"] == "15" == hangup["BillDuration"]
+    executed = t_to_p.carrier.log.executed
+    assert executed[:2] == ["Gather", "Gather/Say"]
+    assert "Hangup" in executed and "GetDigits" not in executed
+    assert not t_to_p.carrier.log.errors
