@@ -16,6 +16,11 @@ carrier's language, within ``callbacks.app_timeout``.
 
 Nothing is forwarded for a forged or altered token (403) or a missing or wrong carrier
 signature (403): Dialect is never an open relay.
+
+An inline document (kind ``document``: Twilio's ``update(twiml=…)``, sealed in the token by the
+``callback`` step) calls no app: the relay translates the sealed document and serves it once,
+within ``INLINE_TTL`` of its issue, claimed in the shared store so that no replica serves it
+twice; a replayed or stale fetch gets the safe hang-up document.
 """
 
 from __future__ import annotations
@@ -24,14 +29,14 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from prometheus_client import Counter
 
 from proxy import codecs
 from proxy.callbacks import signatures
-from proxy.callbacks.issuer import CallbackRefused, Issuer
+from proxy.callbacks.issuer import INLINE_KIND, CallbackRefused, Issuer
 from proxy.callbacks.plan import CompiledKind
 from proxy.callbacks.tokens import Callback, InvalidToken
 from proxy.engine.errors import StepError
@@ -55,6 +60,17 @@ EMPTY_DOCUMENT = b'<?xml version="1.0" encoding="UTF-8"?>\n<Response />'
 
 # Twilio's final call states: the ones a Plivo hangup_url stands for.
 _FINAL_CALL_STATES = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
+# Seconds an inline document may be fetched after its issue (a carrier fetches at once).
+INLINE_TTL = 300
+# What an inline document's relative URLs resolve against: a host that cannot exist (RFC 2606),
+# refused when sealed, because an inline document has no URL of its own.
+_INLINE_BASE = "https://inline.invalid/"
+
+
+class Claims(Protocol):
+    """The part of the shared store (``proxy.engine.store``) the relay uses."""
+
+    async def claim(self, key: str, ttl: float) -> bool: ...
 
 
 class Relay:
@@ -68,8 +84,11 @@ class Relay:
         accounts: Sequence[Account],
         carrier_style: str,
         metrics: Metrics,
+        store: Claims | None = None,
     ) -> None:
         self.settings = settings
+        # One-time inline documents; None (offline) serves them every time.
+        self.store = store
         self.issuer = issuer
         self.kinds = dict(kinds)
         self.accounts = {a.client.user: a for a in accounts}
@@ -118,8 +137,7 @@ class Relay:
             response, outcome = await self._relay(request, callback, pairs, request_id)
         except Refused as refused:
             outcome = refused.outcome
-            response = Response(refused.status, refused.text.encode())
-            response.headers["Content-Type"] = "text/plain; charset=utf-8"
+            response = _plain(refused.status, refused.text)
             self.log.warning(
                 "callback refused",
                 request_id=request_id,
@@ -127,6 +145,15 @@ class Relay:
                 status=refused.status,
                 reason=refused.reason,
             )
+        except Exception as bug:  # log it, never show it; a call in progress still goes on
+            self.log.exception("callback failed", request_id=request_id, error=type(bug).__name__)
+            compiled = self.kinds.get(kind)
+            if compiled is not None and compiled.document == "voice":
+                response = self._safe_document("voice")
+                outcome = "safe-document"
+            else:
+                response = _plain(500, "Internal Server Error")
+        response.headers["X-Request-Id"] = request_id
         self.callbacks.labels(kind, outcome).inc()
         self.log.info(
             "callback",
@@ -183,6 +210,8 @@ class Relay:
         if account is None:
             raise Refused(403, "Forbidden", "the token's account is not configured", "forged")
         self._verify(request, callback, pairs, account)
+        if callback.kind == INLINE_KIND:
+            return await self._inline(compiled, callback, account, request_id)
         target = self._target(callback, dict(pairs))
         if target is None:
             return Response(204, b""), "ignored"
@@ -368,6 +397,61 @@ class Relay:
         response.headers["Content-Type"] = _XML
         return response, "continued"
 
+    async def _inline(
+        self, kind: CompiledKind, callback: Callback, account: Account, request_id: str
+    ) -> tuple[Response, str]:
+        """The document sealed in the token, translated for the carrier, the first time."""
+        extra = callback.extra
+        body: bytes | None = None
+        why = "replayed or expired"
+        if await self._first_fetch(extra.get("once", ""), extra.get("issued", ""), request_id):
+            body, why = self._inline_translated(extra.get("document", ""), account)
+        if body is None:
+            self.log.warning("inline document refused", why=why, request_id=request_id)
+            outcome = "replayed" if why == "replayed or expired" else "safe-document"
+            return self._safe_document(kind.document), outcome
+        response = Response(200, body)
+        response.headers["Content-Type"] = _XML
+        return response, "forwarded"
+
+    async def _first_fetch(self, once: str, issued: str, request_id: str) -> bool:
+        """Whether this is the first fetch of an inline document, in time."""
+        try:
+            age = time.time() - int(issued)
+        except ValueError:
+            return False
+        if not once or not -60 <= age <= INLINE_TTL:  # a minute of clock skew between replicas
+            return False
+        if self.store is None:
+            return True
+        try:
+            return await self.store.claim(f"callback-document:{once}", INLINE_TTL + 60)
+        except Exception as exc:  # the store is down: refuse rather than serve twice
+            self.log.warning(
+                "inline document store failed", error=type(exc).__name__, request_id=request_id
+            )
+            return False
+
+    def _inline_translated(self, document: str, account: Account) -> tuple[bytes | None, str]:
+        seal = self._mapper(account)
+
+        def mapped(found: documents.UrlRequest) -> str:
+            if urlsplit(found.url).hostname == urlsplit(_INLINE_BASE).hostname:
+                raise CallbackRefused("a relative URL (or a Gather without action) inline")
+            return seal(found)
+
+        try:
+            result = self.translate_document(
+                document.encode(), _INLINE_BASE, {}, account, mapper=mapped
+            )
+        except documents.DocumentError as exc:
+            return None, f"document: {exc.reason}"
+        except CallbackRefused as exc:
+            return None, f"document URL: {exc}"
+        for note in result.notes:
+            self.document_notes.labels(note.element, note.action).inc()
+        return result.body, ""
+
     async def _document(
         self,
         kind: CompiledKind,
@@ -377,37 +461,45 @@ class Relay:
         reply: http_client.Response | None,
         request_id: str,
     ) -> tuple[Response, str]:
-
         incoming = {k: str(v) for k, v in params.items() if isinstance(v, str | int | float)}
-        translated, why = self.translated(kind, callback.url, reply, incoming, account)
+        translated, why = self.translated(callback.url, reply, incoming, account)
         outcome = "forwarded"
         if translated is None and callback.fallback_url and callback.fallback_method:
             self.log.warning("app document failed; trying fallback", request_id=request_id, why=why)
             fallback = await self._call_app(
                 callback.fallback_url, callback.fallback_method, params, account, request_id
             )
-            translated, why = self.translated(
-                kind, callback.fallback_url, fallback, incoming, account
-            )
+            translated, why = self.translated(callback.fallback_url, fallback, incoming, account)
             outcome = "fallback"
         if translated is None:
             self.log.warning(
                 "app document failed; answering the safe document", why=why, request_id=request_id
             )
-            body = (
-                documents.hangup_document("twilio" if self.carrier == "twilio" else "plivo")
-                if kind.document == "voice"
-                else EMPTY_DOCUMENT
-            )
-            outcome = "safe-document"
-        else:
-            body = translated
-        response = Response(200, body)
+            return self._safe_document(kind.document), "safe-document"
+        response = Response(200, translated)
         response.headers["Content-Type"] = _XML
         return response, outcome
 
+    def _safe_document(self, document: str) -> Response:
+        """What the carrier gets when the app's document cannot be had: a hang-up in its own
+        language for a call, no reply for a message."""
+        body = (
+            documents.hangup_document("twilio" if self.carrier == "twilio" else "plivo")
+            if document == "voice"
+            else EMPTY_DOCUMENT
+        )
+        response = Response(200, body)
+        response.headers["Content-Type"] = _XML
+        return response
+
     def translate_document(
-        self, body: bytes, document_url: str, incoming: Mapping[str, str], account: Account
+        self,
+        body: bytes,
+        document_url: str,
+        incoming: Mapping[str, str],
+        account: Account,
+        *,
+        mapper: documents.UrlMapper | None = None,
     ) -> documents.Translated:
         """The app's document in the carrier's language, every URL in it sealed for the
         account; ``DocumentError`` when it cannot be (the caller answers a safe document)."""
@@ -417,20 +509,19 @@ class Relay:
         return translate(
             body,
             document_url=document_url,
-            url_mapper=self._mapper(account),
+            url_mapper=mapper or self._mapper(account),
             incoming=incoming,
             options=self.options,
         )
 
     def translated(
         self,
-        kind: CompiledKind,
         document_url: str,
         reply: http_client.Response | None,
         incoming: Mapping[str, str],
         account: Account,
     ) -> tuple[bytes | None, str]:
-
+        """The app's answer translated, or None and why not (the caller falls back)."""
         if reply is None:
             return None, "app unreachable or too slow"
         if not 200 <= reply.status < 300:
@@ -511,9 +602,12 @@ def _exchange(name: str, request_id: str, doc: dict[str, Any], account: Account)
     )
 
 
-def build_relay(config: Config, metrics: Metrics, *, warn: bool) -> Relay | None:
+def build_relay(
+    config: Config, metrics: Metrics, *, warn: bool, store: Claims | None = None
+) -> Relay | None:
     """The relay a loaded config asks for, or None when it has no ``callbacks:`` block.
-    ``warn``: say at start what weakens the callbacks (a derived key, verification off)."""
+    ``warn``: say at start what weakens the callbacks (a derived key, verification off);
+    ``store``: where inline documents are claimed (the generation's shared store)."""
     plan = config.callbacks
     settings = config.model.callbacks
     if plan is None or settings is None:
@@ -536,4 +630,5 @@ def build_relay(config: Config, metrics: Metrics, *, warn: bool) -> Relay | None
         config.model.active_accounts,
         plan.carrier_style,
         metrics,
+        store,
     )

@@ -45,6 +45,7 @@ class Relay:
     config: Config
     app: App
     app_url: str
+    server: DialectTestServer
 
     def callback_url(self, path: str, kind: str = "call-answer", **extra: Any) -> str:
         plan = self.config.callbacks
@@ -110,8 +111,8 @@ async def relay(
     }
     settings = {"app_timeout": 1, "numbers": numbers, **changes}
     config = _config(public, f"http://127.0.0.1:{free_port()}", settings)
-    await dialect_server(config, port=port)
-    return Relay(public, config, app, app_url)
+    server = await dialect_server(config, port=port)
+    return Relay(public, config, app, app_url, server)
 
 
 def _hangup(body: bytes) -> bool:
@@ -383,3 +384,22 @@ async def test_safe_documents_and_refusals_are_counted_in_the_metrics(relay: Rel
         text = await resp.text()
     assert 'dialect_callbacks_total{kind="call-answer",outcome="safe-document"} 1.0' in text
     assert 'dialect_callbacks_total{kind="call-answer",outcome="unsigned"} 1.0' in text
+
+
+async def test_a_bug_in_the_relay_still_answers_the_carrier_a_hangup(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert relay.server.live is not None
+    live_relay = relay.server.live.current.relay
+    assert live_relay is not None
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(live_relay, "translate_document", broken)
+    answer = VoiceResponse()
+    answer.say("hello")
+    relay.app.answers["/voice"] = xml(answer)
+    status, body, _ = await relay.carrier_post(relay.callback_url("/voice"), CALL)
+    assert status == 200 and _hangup(body)
+    assert b"a bug" not in body and b"Traceback" not in body
