@@ -9,6 +9,8 @@ the same way.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Mapping, Sequence
 
 from proxy.callbacks.tokens import (
@@ -19,6 +21,10 @@ from proxy.callbacks.tokens import (
     make_token,
     parse_token,
 )
+
+# The kind of a token that carries an app's document itself (Twilio's ``update(twiml=…)``):
+# the relay serves it once, translated, and calls no app.
+INLINE_KIND = "document"
 
 
 class CallbackRefused(ValueError):
@@ -58,6 +64,26 @@ class Issuer:
                 fallback_url=fallback_url,
                 fallback_method=(fallback_method or "POST").upper() if fallback_url else None,
                 extra=dict(extra or {}),
+            )
+            return callback_url(self.public_url, make_token(callback, self.key))
+        except (InvalidToken, ValueError) as exc:
+            raise CallbackRefused(str(exc)) from None
+
+    def issue_document(self, document: str, account: str) -> str:
+        """The public URL that hands ``document`` to the carrier once: sealed with a one-time
+        id and the time it was issued, so the relay can refuse a replayed or stale fetch.
+        Dialect answers it itself, so no host of the app's is involved or checked."""
+        try:
+            callback = Callback(
+                kind=INLINE_KIND,
+                url=self.public_url + "/",
+                method="POST",
+                account=account,
+                extra={
+                    "document": document,
+                    "once": secrets.token_urlsafe(12),
+                    "issued": str(int(time.time())),
+                },
             )
             return callback_url(self.public_url, make_token(callback, self.key))
         except (InvalidToken, ValueError) as exc:

@@ -396,7 +396,7 @@ async def test_a_bug_in_the_relay_still_answers_the_carrier_a_hangup(
     def broken(*_args: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(live_relay, "translate_document", broken)
+    monkeypatch.setattr(live_relay.answers, "translate_document", broken)
     answer = VoiceResponse()
     answer.say("hello")
     relay.app.answers["/voice"] = xml(answer)

@@ -1,10 +1,11 @@
 """What TwiML and Plivo XML say, and how one reads as the other: data only, no behaviour.
 
-The engine (``translate``) walks these tables; nothing here runs. Keeping the mapping as data
-means one row serves both directions: a pair ``(twiml, plivo)`` in ``RENAMES`` or
-``VALUE_PAIRS`` is read left to right for a Twilio-style app on a Plivo carrier and right to
-left for a Plivo-style app on a Twilio carrier. What only one direction knows (``alice`` is a
-woman's voice; Plivo has no ``speech dtmf`` spelling) sits in the ``ONE_WAY_*`` tables.
+The rest of the package (``validation``, ``attributes``, ``to_plivo``, ``to_twiml``…) walks
+these tables; nothing here runs. Keeping the mapping as data means one row serves both
+directions: a pair ``(twiml, plivo)`` in ``RENAMES`` or ``VALUE_PAIRS`` is read left to right
+for a Twilio-style app on a Plivo carrier and right to left for a Plivo-style app on a Twilio
+carrier. What only one direction knows (``alice`` is a woman's voice; Plivo has no
+``speech dtmf`` spelling) sits in the ``ONE_WAY_*`` tables.
 
 Sources: the TwiML and Plivo XML references as of the SDKs pinned in ``pyproject.toml`` (the
 attribute names each SDK builder writes), and the project's webhook reference (its section 5
@@ -17,7 +18,7 @@ whitespace; ``TEXT_VALUE``: the text is a value such as a URL or a number; ``TEX
 text with SSML elements in between). An element or attribute missing from its dialect's
 vocabulary is unknown, and an unknown name is never forwarded.
 
-Value kinds: a tuple is an enumeration (exact spelling); the strings are checked by the engine:
+Value kinds: a tuple is an enumeration (exact spelling); ``validation`` checks the strings:
 ``bool`` (``true``/``false``), ``method`` (``GET``/``POST``, any case), ``int0`` (0 or more),
 ``int1`` (1 or more), ``auto-int`` (``auto`` or 1 or more), ``url`` (a URL the carrier would
 request: when carried over, routed back through the proxy with the kind ``URL_ATTRIBUTES`` gives
@@ -25,6 +26,16 @@ it), ``media`` (a URL the carrier only plays: resolved, not routed),
 ``language`` (a BCP 47-like tag), ``twilio-voice`` / ``plivo-voice``, ``dtmf`` (digits to send),
 ``key`` (one finishing key or none), ``keys`` (a set of finishing keys), ``plivo-key`` and
 ``plivo-keys`` (the same, or ``none``), ``phone``, ``text``.
+
+Why this is one file of some 900 lines rather than several: it holds no behaviour, and it is
+checked by reading it against the references, element by element. One element's facts are
+spread over several tables (its vocabulary entry, defaults, renames, value pairs, URL kinds,
+deliberate drops, limits); in one file a single search for ``"Record"`` shows every row the
+translation reads about it. Split by direction, each pair would have to be written twice (one
+row serves both); split by element family, the shared groups (SSML, status and AMD attributes,
+URL kinds) would be imported back and forth between the parts.
+
+May import: the standard library only (``proxy.settings`` reads the URL kinds from here).
 """
 
 from __future__ import annotations
