@@ -16,10 +16,18 @@ asks for a ringing event with ``StatusCallbackEvent=ringing``, Plivo with a sepa
 host is outside ``callbacks.allow_hosts``, fails with ``error`` (a client error such as
 Twilio's 21609).
 
-Example::
+``document_at`` (with ``kind: document``) seals a *document* instead of a URL: an app's inline
+TwiML or Plivo XML (Twilio's ``Twiml`` on a call update), which the carrier can only fetch from
+a URL. The public URL written at ``at`` serves that document once, translated for the carrier,
+within five minutes; a replayed or later fetch gets the safe hang-up document. Nothing happens
+when the request has no document there.
+
+Examples::
 
     - {op: callback, at: url, kind: message-status, method_at: method,
        error: {status: 400, code: 21609, message: "The StatusCallback URL is not allowed."}}
+    - {op: callback, at: aleg_url, document_at: Twiml, kind: document, method_at: aleg_method,
+       error: {status: 400, code: 20001, message: "The Twiml could not be handed over."}}
 
 The issuer (key, public URL, allow-list) comes from the config's ``callbacks:`` block when
 the config loads; a route with this step and no such block is a config error.
@@ -29,9 +37,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from proxy.callbacks.issuer import CallbackRefused, Issuer
+from proxy.callbacks.issuer import INLINE_KIND, CallbackRefused, Issuer
 from proxy.engine.exchange import Exchange
 from proxy.pipeline.paths import MISSING, DataPath, assign
 from proxy.pipeline.step import REQUEST, Step, StepFailure, compiled, parse_path
@@ -57,10 +65,21 @@ class CallbackUrl(Step):
     fallback_method_at: str | None = None
     extra: dict[str, str] = Field(default_factory=dict)
     only_if_listed: Listed | None = None
+    document_at: str | None = None
     error: ErrorSpec | None = None
     _at: DataPath = PrivateAttr()
     _paths: dict[str, DataPath] = PrivateAttr()
     _issuer: Issuer | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _document_alone(self) -> CallbackUrl:
+        if self.document_at is None:
+            return self
+        if self.kind != INLINE_KIND:
+            raise ValueError(f"'document_at' seals a document: its kind is {INLINE_KIND!r}")
+        if self.fallback_at or self.fallback_method_at or self.extra or self.only_if_listed:
+            raise ValueError("'document_at' takes no fallback, extra or only_if_listed")
+        return self
 
     def model_post_init(self, _: Any) -> None:
         compiled(self, "_at", parse_path(self.at))
@@ -70,6 +89,7 @@ class CallbackUrl(Step):
                 ("method", self.method_at),
                 ("fallback", self.fallback_at),
                 ("fallback_method", self.fallback_method_at),
+                ("document", self.document_at),
             )
             if text
         }
@@ -84,6 +104,8 @@ class CallbackUrl(Step):
         compiled(self, "_issuer", issuer)
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
+        if self.document_at is not None:
+            return self._seal_document(ex, doc)
         url = self._at.get(doc)
         if self.only_if_listed is not None and not self._listed(doc, self.only_if_listed.value):
             url = None
@@ -119,6 +141,24 @@ class CallbackUrl(Step):
             if self.error is not None:
                 raise self.error.failure(ex, doc, str(exc), self.at) from None
             raise StepFailure(str(exc), self.at, status=400) from None
+        _put(doc, self._at, public)
+        if self.method_at:
+            _put(doc, self._paths["method"], "POST")
+        return doc
+
+    def _seal_document(self, ex: Exchange, doc: Any) -> Any:
+        document = self._take(doc, "document")
+        if not document:
+            return doc
+        if self._issuer is None:
+            raise StepFailure("no 'callbacks:' block configures the callback URL", self.at)
+        account = ex.account.client.user if ex.account is not None else ""
+        try:
+            public = self._issuer.issue_document(document, account or "-")
+        except CallbackRefused as exc:
+            if self.error is not None:
+                raise self.error.failure(ex, doc, str(exc), self.document_at or "") from None
+            raise StepFailure(str(exc), self.document_at or "", status=400) from None
         _put(doc, self._at, public)
         if self.method_at:
             _put(doc, self._paths["method"], "POST")

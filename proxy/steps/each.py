@@ -73,6 +73,8 @@ class Each(NestedSteps):
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         pipeline = self._run
+        if ex.tracer is not None:  # the inspector: the steps one by one, each one's changes kept
+            pipeline = ex.tracer.pipeline(self._steps, self.use or "steps")
         for value, where in self._at.find(doc):
             if value is None:
                 continue
@@ -91,4 +93,6 @@ class Use(NestedSteps):
         return self.pipeline, None
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
+        if ex.tracer is not None:  # the inspector: the steps one by one, each one's changes kept
+            return ex.tracer.pipeline(self._steps, self.pipeline)(ex, doc, "", None)
         return self._run(ex, doc, "", None)

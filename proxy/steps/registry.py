@@ -33,6 +33,7 @@ from proxy.steps.rewrite_path import RewritePath
 from proxy.steps.select import Select
 from proxy.steps.set_value import SetValue
 from proxy.steps.status import Status
+from proxy.steps.then import Then
 from proxy.steps.to_header import ToHeader
 from proxy.steps.wrap import Unwrap, Wrap
 
@@ -56,6 +57,7 @@ REGISTRY: Mapping[str, type[Step]] = {
     "fan_out": FanOut,
     "gather": Gather,
     "callback": CallbackUrl,
+    "then": Then,
 }
 
 Problems = list[tuple[str, str]]

@@ -20,9 +20,8 @@ Examples::
     - {op: then, method: GET}
     - {op: then, path: "/2010-04-01/Accounts/{$upstream.user}/Balance.json", into: balance}
     - op: then
-      method: POST
-      path: "/2010-04-01/Accounts/{$upstream.user}/IncomingPhoneNumbers/{incoming_phone_numbers[0].sid}.json"
-      params: {FriendlyName: $request.alias}
+      method: DELETE
+      path: "/2010-04-01/Accounts/{$upstream.user}/IncomingPhoneNumbers/{numbers[0].sid}.json"
       error: {status: 404, message: "not found"}
 """
 

@@ -509,7 +509,11 @@ async def test_a_private_ca_is_trusted_with_ca_file(
     answer, ready = await proxied(dialect_server, upstream, tls=f"{{ca_file: {pki.ca_file}}}")
     assert answer.status == 200 and answer.json()["message_uuid"] == "m-1"
     assert methods == ["GET"]
-    assert ready == {"status": "ok", "upstreams": {"legacy": "ok"}}
+    assert ready == {
+        "status": "ok",
+        "upstreams": {"legacy": "ok"},
+        "circuits": {"legacy": "closed"},
+    }
 
 
 async def test_server_name_is_sent_and_verified_instead_of_the_address(

@@ -47,6 +47,13 @@ from tests.unit.pipeline_records import (
     shape,
     tree,
 )
+from tests.unit.resource_records import (
+    PLIVO_MEDIA,
+    PLIVO_NUMBER,
+    PLIVO_RECORDING,
+    TWILIO_AVAILABLE_NUMBER,
+    TWILIO_NUMBER,
+)
 
 CONFIGS = sorted((ROOT / "config").glob("*.yaml"))
 
@@ -268,7 +275,7 @@ def compare_each(p: Pipeline, page: Any, account: Any = None) -> tuple[Any, ...]
 
 @pytest.mark.parametrize("p", FUSED, ids=IDS)
 def test_realistic_records(p: Pipeline) -> None:
-    outcomes = [compare_use(p, base)[0] for base in BASES]
+    outcomes = [compare_use(p, base)[0] for base in [*BASES, *INPUTS.get(p.name, [])]]
     assert "ok" in outcomes  # some records translate in full: the whole fused path runs
     for base in BASES:
         compare_each(p, {"items": [copy.deepcopy(base), None, base]})
@@ -362,6 +369,11 @@ INPUTS = {
     "twilio_call": [PLIVO_CALL],
     "plivo_message": [TWILIO_MESSAGE],
     "plivo_call": [TWILIO_CALL],
+    "twilio_recording": [PLIVO_RECORDING],
+    "twilio_media": [PLIVO_MEDIA],
+    "twilio_incoming_number": [PLIVO_NUMBER],
+    "plivo_number": [TWILIO_NUMBER],
+    "plivo_phone_number": [TWILIO_AVAILABLE_NUMBER],
     "conditional": [
         {**PLIVO_MESSAGE, "dst": "x"},
         {k: v for k, v in PLIVO_MESSAGE.items() if k not in ("message_type", "units")},

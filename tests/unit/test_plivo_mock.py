@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from proxy.providers.plivo.mock import PLIVO_MOCK_STATE, build_plivo_mock
+from proxy.providers.plivo.mock_resources import PLIVO_MOCK_RESOURCES
 
 AUTH_ID, TOKEN = "MAMOCKAUTHID00000001", "mock-token"
 HEADERS = {"Authorization": "Basic " + base64.b64encode(f"{AUTH_ID}:{TOKEN}".encode()).decode()}
@@ -117,3 +118,83 @@ async def test_real_plivo_sdk_against_the_mock(
         assert client.calls.get(call.request_uuid).call_uuid == call.request_uuid
 
     await asyncio.to_thread(scenario)
+
+
+# -- recordings, message media, numbers (``mock_resources``) ---------------------------------
+
+
+async def test_other_resources_through_the_real_plivo_sdk(
+    mock: TestClient[Any, Any], patched_sdk: str
+) -> None:
+    resources = mock.server.app[PLIVO_MOCK_RESOURCES]
+    state = mock.server.app[PLIVO_MOCK_STATE]
+
+    def scenario() -> None:
+        client = plivo.RestClient(AUTH_ID, TOKEN)
+        every = [r.recording_id for r in client.recordings]
+        assert sorted(every) == sorted(resources.recordings) and len(every) >= 5
+        one = client.recordings.get(every[0])
+        assert one.recording_url.startswith("http://") and one.recording_url.endswith(
+            f"{one.recording_id}.{one.recording_format}"
+        )
+        call = state.calls[one.call_uuid]
+        assert int(one.recording_duration_ms.split(".")[0]) <= call["call_duration"] * 1000
+        client.recordings.delete(every[0])
+        with pytest.raises(plivo.exceptions.ResourceNotFoundError):
+            client.recordings.get(every[0])
+        mms = next(u for u, m in state.messages.items() if m["message_type"] == "mms")
+        media = client.messages.get(mms).listMedia()
+        assert media.objects and all(m.message_uuid == mms for m in media.objects)
+        assert [n.number for n in client.numbers.list().objects] == ["14155550101", "14155550100"]
+        found = client.numbers.search("US", type="tollfree", limit=3)
+        assert [n.number for n in found.objects] == ["18335550400", "18335550401", "18335550402"]
+        bought = client.numbers.buy(found.objects[0].number)
+        assert bought.status == "fulfilled" and bought.numbers[0].status == "Success"
+        with pytest.raises(plivo.exceptions.ValidationError, match="already rented"):
+            client.numbers.buy(found.objects[0].number)
+        assert client.numbers.update("18335550400", alias="Sales").message == "changed"
+        assert client.numbers.get("18335550400").alias == "Sales"
+        assert client.numbers.delete("18335550400") is None
+        with pytest.raises(plivo.exceptions.ResourceNotFoundError):
+            client.numbers.get("18335550400")
+
+    await asyncio.to_thread(scenario)
+
+
+async def test_other_resources_are_as_strict_as_plivo(mock: TestClient[Any, Any]) -> None:
+    for path in ("/Recording", "/Number", "/PhoneNumber", "/Number/14155550100"):
+        assert (await mock.get(f"{BASE}{path}", headers=HEADERS)).status == 404
+    assert (await mock.get(f"{BASE}/Recording/")).status == 401
+    assert (await mock.post(f"{BASE}/Recording/", json={}, headers=HEADERS)).status == 405
+    assert (await mock.get(f"{BASE}/Number/?limit=21", headers=HEADERS)).status == 400
+    resp = await mock.get(f"{BASE}/PhoneNumber/?type=local", headers=HEADERS)
+    assert resp.status == 400 and (await resp.json())["error"] == "country_iso parameter is missing"
+    resp = await mock.get(f"{BASE}/PhoneNumber/?country_iso=US&type=vanity", headers=HEADERS)
+    assert resp.status == 400
+    resp = await mock.post(f"{BASE}/PhoneNumber/14155550999/", json={}, headers=HEADERS)
+    assert resp.status == 400 and "not available for purchase" in (await resp.json())["error"]
+    resp = await mock.post(f"{BASE}/Number/14155550100/", data=b"alias=x", headers=HEADERS)
+    assert resp.status == 400  # JSON bodies only
+    resp = await mock.post(f"{BASE}/Number/14155550100/", json={"app_id": "AP12"}, headers=HEADERS)
+    assert resp.status == 400
+    unknown = f"{BASE}/Message/00000000-0000-0000-0000-000000000000/Media/"
+    assert (await mock.get(unknown, headers=HEADERS)).status == 404
+    resp = await mock.get(f"{BASE}/Recording/?add_time__gte=yesterday", headers=HEADERS)
+    assert resp.status == 400
+
+
+async def test_recording_and_media_files_are_public_in_their_own_format(
+    mock: TestClient[Any, Any],
+) -> None:
+    resources = mock.server.app[PLIVO_MOCK_RESOURCES]
+    record = next(iter(resources.recordings.values()))
+    kept, other = (
+        record["recording_format"],
+        {"mp3": "wav", "wav": "mp3"}[record["recording_format"]],
+    )
+    resp = await mock.get(f"/media/Recording/{record['recording_id']}.{kept}")
+    assert resp.status == 200 and resp.content_type.startswith("audio/")
+    assert (await mock.get(f"/media/Recording/{record['recording_id']}.{other}")).status == 404
+    muuid, items = next(iter(resources.media.items()))
+    resp = await mock.get(f"/media/Message/{muuid}/Media/{items[0]['media_id']}")
+    assert resp.status == 200 and resp.content_type == items[0]["content_type"]

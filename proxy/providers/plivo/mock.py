@@ -40,6 +40,7 @@ from aiohttp import web
 
 from proxy.pipeline.converters import build_converter
 from proxy.providers.carrier import Carrier
+from proxy.providers.plivo.mock_resources import PLIVO_MOCK_RESOURCES, PlivoResources
 
 _SEGMENTS = build_converter("sms_segments", None)
 _NUMBER = re.compile(r"^\+?[1-9]\d{7,14}$")
@@ -109,6 +110,18 @@ class PlivoMock:
         self.rate_limit = list_rate_limit_per_minute
         self.state = PlivoMockState()
         self.carrier = Carrier("plivo", auth_token)
+        # Recordings, message media, numbers and the number search: ``mock_resources``.
+        self.resources = PlivoResources(
+            auth_id,
+            auth_token,
+            clock=clock,
+            fmt=lambda dt, micro: _fmt(dt, self.tz, micro),
+            messages=self.state.messages,
+            calls=self.state.calls,
+            fail=_Fail,
+            respond=self.body,
+            read_json=self._json,
+        )
 
     # -- records ----------------------------------------------------------------------------
 
@@ -270,6 +283,9 @@ class PlivoMock:
             return self.body(exc.status, {"error": exc.error})
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        other = await self.resources.handle(request)
+        if other is not None:
+            return other
         account = _ACCOUNT.match(request.path)
         if account is not None:
             self._authenticate(request, account["auth"])
@@ -378,6 +394,8 @@ class PlivoMock:
             )["message_uuid"]
             for d in valid
         ]
+        if mtype == "mms" and media:
+            self.resources.attach_media(uuids, [str(url) for url in media])
         out: dict[str, Any] = {"message": "message(s) queued", "message_uuid": uuids}
         if invalid:
             out["invalid_number"] = invalid
@@ -618,8 +636,10 @@ def build_plivo_mock(
         list_rate_limit_per_minute=list_rate_limit_per_minute,
     )
     mock.seed(seed_messages, seed_calls, seed)
+    mock.resources.seed(seed)
     app = web.Application(middlewares=[mock.middleware])
     app[PLIVO_MOCK_STATE] = mock.state
+    app[PLIVO_MOCK_RESOURCES] = mock.resources.state
     app[PLIVO_MOCK_CARRIER] = mock.carrier
 
     async def _stop_callbacks(_: web.Application) -> None:

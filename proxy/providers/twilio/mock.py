@@ -13,6 +13,14 @@ Like the real carrier it calls back (``proxy.providers.carrier``), signing each 
 runs the TwiML it gets (a Gather "presses" 1234; a Gather without ``action`` posts to the
 current document, as Twilio does) and reports ``ringing`` (when ``StatusCallbackEvent`` asks
 for it) and ``completed`` to ``StatusCallback``.
+
+Call control (``POST …/Calls/{CA}.json``) acts on the call the carrier is running
+(``Carrier.live``): ``Status=completed`` hangs it up, ``Status=canceled`` cancels it while it
+rings (and has no effect once answered, as Twilio says), ``Url``/``Method`` redirect it (21220
+when it is not in progress); the answer is the Call resource. The mock runs TwiML from URLs
+only: an inline ``Twiml`` update is refused. ``DELETE …/Messages/{SM}.json`` answers 204 for a
+message in a final state and Twilio's 20009 ("Cannot delete this resource before it is
+complete", HTTP 409) for one still on its way.
 """
 
 from __future__ import annotations
@@ -34,12 +42,23 @@ from proxy.codecs import decode_form
 from proxy.pipeline.converters import build_converter
 from proxy.providers.carrier import Carrier
 from proxy.providers.twilio import rest as twilio
+from proxy.providers.twilio.mock_resources import TWILIO_MOCK_RESOURCES, TwilioResources
 
 _SEGMENTS = build_converter("sms_segments", None)
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _PATH = re.compile(
     r"^/2010-04-01/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls)(?:/(?P<sid>[^/]+?))?\.json$"
 )
+
+
+# A message in one of these states may be deleted; before them Twilio answers 20009.
+_FINAL_MESSAGE_STATES = frozenset(
+    {"delivered", "undelivered", "failed", "received", "canceled", "read"}
+)
+
+
+def _dumps(data: Any) -> str:
+    return orjson.dumps(data).decode()
 
 
 @dataclass
@@ -66,6 +85,10 @@ class TwilioMock:
         self.sid, self.token, self.clock = account_sid, auth_token, clock
         self.state = TwilioMockState()
         self.carrier = Carrier("twilio", auth_token)
+        # Recordings, media, numbers, balance and the account: ``mock_resources``.
+        self.resources = TwilioResources(
+            account_sid, auth_token, clock, self.state.messages, self.state.calls
+        )
 
     # -- records ----------------------------------------------------------------------------
 
@@ -216,6 +239,9 @@ class TwilioMock:
         self.state.requests.append(
             (request.method, request.path, list(request.query.items()), form)
         )
+        other = await self.resources.handle(request, form)
+        if other is not None:
+            return other
         m = _PATH.match(request.path)
         if m is None:
             raise _Fail(404, 20404, f"The requested resource {request.path} was not found")
@@ -226,10 +252,17 @@ class TwilioMock:
         kind, sid = m["kind"], m["sid"]
         store = self.state.messages if kind == "Messages" else self.state.calls
         if sid is not None:
-            if request.method != "GET":
-                raise _Fail(405, 20004, "Method not allowed")
             if sid not in store:
                 raise _Fail(404, 20404, f"The requested resource {request.path} was not found")
+            if kind == "Calls" and request.method == "POST":
+                return web.json_response(self._update_call(store[sid], form), dumps=_dumps)
+            if kind == "Messages" and request.method == "DELETE":
+                return self._delete_message(store, sid)
+            if request.method != "GET":
+                raise _Fail(405, 20004, "Method not allowed")
+            live = self.carrier.state(sid) if kind == "Calls" else None
+            if live is not None:
+                store[sid]["status"] = live
             return web.Response(body=orjson.dumps(store[sid]), content_type="application/json")
         if request.method == "POST":
             record = self._create_message(form) if kind == "Messages" else self._create_call(form)
@@ -270,6 +303,7 @@ class TwilioMock:
             when=self.clock(),
             media=len(media_list),
         )
+        self.resources.attach_media(record, [str(url) for url in media_list])
         callback = form.get("StatusCallback")
         if callback:
             base = {
@@ -300,6 +334,37 @@ class TwilioMock:
             self.carrier.spawn(self._run_call(form, record))
         return record
 
+    def _update_call(self, record: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+        sid = record["sid"]
+        status, url = form.get("Status"), form.get("Url")
+        if status is not None and status not in ("canceled", "completed"):
+            raise _Fail(400, 20001, "Status must be canceled or completed.")
+        if form.get("Twiml"):
+            raise _Fail(400, 20001, "The mock runs TwiML from a Url only.")
+        live = self.carrier.state(sid)
+        if status == "completed" and live is not None:
+            self.carrier.hang_up(sid)
+            record["status"] = "canceled" if live == "ringing" else "completed"
+        elif status == "canceled" and live == "ringing":
+            self.carrier.cancel(sid)
+            record["status"] = "canceled"
+        elif status is None and url:
+            method = str(form.get("Method") or "POST").upper()
+            if method not in ("GET", "POST"):
+                raise _Fail(400, 20001, "Method must be GET or POST.")
+            if not self.carrier.transfer(sid, str(url), method):
+                raise _Fail(400, 21220, "Call is not in-progress. Cannot redirect.")
+        elif live is not None:
+            record["status"] = live
+        record["date_updated"] = twilio.rfc2822(self.clock())
+        return record
+
+    def _delete_message(self, store: dict[str, dict[str, Any]], sid: str) -> web.Response:
+        if store[sid]["status"] not in _FINAL_MESSAGE_STATES:
+            raise _Fail(409, 20009, "Cannot delete this resource before it is complete")
+        del store[sid]
+        return web.Response(status=204)
+
     async def _run_call(self, form: dict[str, Any], record: dict[str, Any]) -> None:
         base = {
             "AccountSid": self.sid,
@@ -322,12 +387,24 @@ class TwilioMock:
             "CallbackSource": "call-progress-events",
             "SequenceNumber": "1",
         }
-        await self.carrier.run_call(
+        started = self.clock()
+        outcome = await self.carrier.run_call(
             (str(form["Url"]), str(form.get("Method") or "POST")),
             base,
             ring=(str(status), method) if status and "ringing" in events else None,
             hangup=(str(status), method) if status else None,
             final=final,
+            call_id=record["sid"],
+            destination=record["to"],
+        )
+        ended = self.clock()
+        answered = outcome == "completed"
+        record.update(
+            status=outcome,
+            start_time=twilio.rfc2822(started) if answered else None,
+            end_time=twilio.rfc2822(ended),
+            duration=str(int((ended - started).total_seconds())) if answered else "0",
+            date_updated=twilio.rfc2822(ended),
         )
 
     def _list(
@@ -415,8 +492,10 @@ def build_twilio_mock(
 ) -> web.Application:
     mock = TwilioMock(account_sid, auth_token, clock or (lambda: datetime.now(UTC)))
     mock.seed(seed_messages, seed_calls, seed)
+    mock.resources.seed(seed)
     app = web.Application(middlewares=[mock.middleware])
     app[TWILIO_MOCK_STATE] = mock.state
+    app[TWILIO_MOCK_RESOURCES] = mock.resources.state
     app[TWILIO_MOCK_CARRIER] = mock.carrier
 
     async def _stop_callbacks(_: web.Application) -> None:
