@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit services bench clean
+.PHONY: install run test lint typecheck unit services browser bench clean
 
 # The modules setup.py compiles with mypyc: a change to one rebuilds them (see CONTRIBUTING.md).
 COMPILED := $(shell sed -n 's/^    "\(proxy\/[a-z_/]*\.py\)",$$/\1/p' setup.py)
@@ -40,7 +40,15 @@ services:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	  else echo "redis-server is missing: install the redis-server package to run the Redis tests"; fi; }
 
-unit: install services
+# The browser the inspector's page is tested in: Debian's chromium and its chromedriver.
+browser:
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium and chromium-driver (Debian packages)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "chromium is missing: install chromium and chromium-driver to run the inspector's browser test"; fi; }
+
+unit: install services browser
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

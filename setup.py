@@ -32,6 +32,7 @@ from setuptools.command.build_ext import build_ext
 
 COMPILED = [
     "proxy/runtime/generation.py",
+    "proxy/ops/tracecontext.py",
     "proxy/engine/auth.py",
     "proxy/codecs/json_codec.py",
     "proxy/pipeline/converters.py",

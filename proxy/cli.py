@@ -128,15 +128,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = _load(path, env=env)
     if config is None:
         return 1
+    _with_inspector(config)
     sid, token = env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"]
     upstream = config.model.upstreams["plivo"].url if "plivo" in config.model.upstreams else "?"
     behind = "the built-in Plivo-style mock" if upstream == "demo" else upstream
+    from proxy.ops.inspector import INSPECTOR_PREFIX
+
     print(
         f"""
 Dialect demo: a Twilio-style API at {base}, in front of {behind}.
 
   Account SID : {sid}
   Auth token  : {token}
+  Inspector   : {base}{INSPECTOR_PREFIX}  (open it, then run the curl line: every
+                exchange appears there live, with its translation step by step)
 
   curl -u {sid}:{token} {base}/2010-04-01/Accounts/{sid}/Messages.json?PageSize=5
 
@@ -163,6 +168,17 @@ app in ten lines"), then:
 
     _run(serve(config, host=host, port=port, config_path=None))
     return 0
+
+
+def _with_inspector(config: Config) -> None:
+    """The demo is a local development gateway: the inspector is on (the shipped configs
+    leave it off), for loopback clients unless the config already says otherwise."""
+    server = config.model.server
+    if not server.inspector.enabled:
+        on = server.inspector.model_copy(update={"enabled": True})
+        config.model = config.model.model_copy(
+            update={"server": server.model_copy(update={"inspector": on})}
+        )
 
 
 def _pairs(values: list[str] | None, flag: str) -> dict[str, str]:
@@ -220,6 +236,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
     from proxy import codecs
     from proxy.engine.translate import TranslateError, generated_code, translate
+    from proxy.pipeline.trace import StepTrace
+    from proxy.pipeline.trace import text as trace_text
 
     configure("console", "info", stream=sys.stderr)  # stdout is the translation alone
     config = _load(args.config, offline=True)
@@ -244,6 +262,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
             print("dialect translate: the input is not valid JSON", file=sys.stderr)
             return 2
         body = codecs.decode_form(raw)
+    trace = StepTrace() if args.trace else None
     try:
         result = translate(
             config,
@@ -256,10 +275,13 @@ def cmd_translate(args: argparse.Namespace) -> int:
             path=args.path,
             path_fields=_pairs(args.field, "--field"),
             now=datetime.fromisoformat(args.now) if args.now else None,
+            trace=trace,
         )
     except (TranslateError, ValueError) as exc:
         print(f"dialect translate: {exc}", file=sys.stderr)
         return 2
+    if trace is not None:  # stderr, like the status line: stdout stays the body alone
+        sys.stderr.write(trace_text(trace))
     print(f"HTTP {result.status} {result.content_type}", file=sys.stderr)
     sys.stdout.buffer.write(result.body + (b"" if result.body.endswith(b"\n") else b"\n"))
     return 0
@@ -331,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--field", action="append", metavar="NAME=VALUE", help="a path field")
     tr.add_argument("--path", default=None, help="the client's path (default: from the route)")
     tr.add_argument("--now", default=None, help="ISO time to use as $now (for repeatable output)")
+    tr.add_argument(
+        "--trace",
+        action="store_true",
+        help="print on stderr each step that changed something, and what it changed "
+        "(the trace the inspector shows)",
+    )
     tr.add_argument(
         "--show-code",
         action="store_true",

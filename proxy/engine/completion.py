@@ -33,8 +33,8 @@ def finish(ex: Exchange) -> Response:
     assert route is not None
     replies = ex.replies
     first = replies[0]
-    if conditional.asked(ex.request) and all(r.status == 304 for r in replies):
-        return conditional.upstream_not_modified(ex, first.headers)
+    if first.status == 304 and conditional.not_modified_upstream(ex):
+        return conditional.upstream_not_modified(first.headers)
     failures = [r for r in replies if not 200 <= r.status < 300]
     # Steps that gather fanned-out calls accept some 4xx answers (invalid destinations).
     tolerant = route.accepts_failures and all(400 <= r.status < 500 for r in failures)

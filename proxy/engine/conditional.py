@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from multidict import CIMultiDict
@@ -29,6 +29,7 @@ from multidict import CIMultiDict
 from proxy.engine.exchange import Exchange
 from proxy.http.headers import downstream_headers
 from proxy.http.messages import Request, Response
+from proxy.providers.twilio import rest as twilio
 
 # Where each client style keeps a resource's update time, and how it is written.
 _UPDATED = {"twilio": "date_updated", "plivo": "message_updated_time"}
@@ -50,12 +51,14 @@ def revalidate(ex: Exchange, response: Response) -> Response:
     request = ex.request
     if request is None or request.method not in _READS or response.status != 200:
         return response
+    if request.method == "HEAD" and ex.forward_path is not None:
+        return response  # a HEAD forwarded as HEAD: there is no body here to tag
     tag = entity_tag(response.body, ex.api_id)
     headers = response.headers
     headers["ETag"] = tag
     modified = last_modified(ex.style, ex.body)
     if modified is not None:
-        headers["Last-Modified"] = format_datetime(modified, usegmt=True)
+        headers["Last-Modified"] = modified
     if not asked(request):
         return response
     condition = request.headers.get("If-None-Match")
@@ -63,11 +66,24 @@ def revalidate(ex: Exchange, response: Response) -> Response:
         fresh = matches(condition, tag)
     else:
         since = _http_date(request.headers.get("If-Modified-Since", ""))
-        fresh = since is not None and modified is not None and modified <= since
+        changed = _http_date(modified or "")
+        fresh = since is not None and changed is not None and changed <= since
     return not_modified(headers) if fresh else response
 
 
-def upstream_not_modified(ex: Exchange, headers: Any) -> Response:
+def not_modified_upstream(ex: Exchange) -> bool:
+    """Whether the upstream answered a read's own condition 304, every call of it: only then
+    does its 304 stand for the client's (a 304 nobody asked for is the upstream's error)."""
+    request = ex.request
+    return (
+        request is not None
+        and request.method in _READS
+        and asked(request)
+        and all(r.status == 304 for r in ex.replies)
+    )
+
+
+def upstream_not_modified(headers: Any) -> Response:
     """The upstream's 304 to the client's own condition. Its ``ETag`` and ``Last-Modified``
     describe the upstream's representation, not the translated one: they are not passed on."""
     kept = downstream_headers(headers)
@@ -103,14 +119,19 @@ def matches(condition: str, tag: str) -> bool:
     return any(_opaque(candidate) == mine for candidate in text.split(","))
 
 
-def last_modified(style: str, body: Any) -> datetime | None:
-    """The resource's update time, to the second, where its body says it."""
+def last_modified(style: str, body: Any) -> str | None:
+    """The resource's update time as an HTTP-date, where its body says it.
+
+    Twilio-style dates are already RFC 2822 in GMT (the façades convert them): the header is the
+    same text with ``GMT`` for ``+0000``, no parse on the way. Anything else is parsed once."""
     key = _UPDATED.get(style)
     if key is None or not isinstance(body, dict):
         return None
     value = body.get(key)
     if not isinstance(value, str) or not value:
         return None
+    if style == "twilio" and len(value) == 31 and value.endswith(" +0000"):
+        return value[:26] + "GMT"
     try:
         parse = parsedate_to_datetime if style == "twilio" else datetime.fromisoformat
         when = parse(value)
@@ -118,7 +139,7 @@ def last_modified(style: str, body: Any) -> datetime | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).replace(microsecond=0)
+    return twilio.rfc2822(when)[:26] + "GMT"
 
 
 def _http_date(value: str) -> datetime | None:

@@ -19,6 +19,7 @@ from multidict import CIMultiDict
 if TYPE_CHECKING:
     from proxy.engine.routing import CompiledRoute
     from proxy.http.messages import Request
+    from proxy.pipeline.trace import StepTrace
     from proxy.settings.models import Account
 
 
@@ -166,6 +167,9 @@ class Exchange:
         self.upstream_api_ids: list[str] = []
         # An error already rendered into the answer (idempotent creates keep their outcome).
         self.error_detail: str | None = None
+        # Set only while the exchange is traced (the inspector, ``dialect translate --trace``):
+        # the steps then run one by one and each one's changes are kept (proxy.pipeline.trace).
+        self.tracer: StepTrace | None = None
 
     def __repr__(self) -> str:
         return f"Exchange({self.route_name} {self.method} {self.path})"

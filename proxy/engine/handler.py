@@ -38,6 +38,7 @@ from proxy.engine.upstream_calls import UpstreamCalls
 from proxy.http.messages import Request, Response
 from proxy.ops.logs import get_logger, log_request
 from proxy.ops.metrics import Metrics
+from proxy.ops.tracecontext import TraceContext
 from proxy.settings.loader import Config
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -68,13 +69,17 @@ class ProxyHandler:
         self.calls = UpstreamCalls(config, upstreams)
         self.creates = IdempotentCreates(self.store)
 
-    async def serve(self, request: Request) -> Response:
-        """The answer, in the client's style whatever happens; its metrics and its log line."""
+    async def serve(self, request: Request, trace: TraceContext | None = None) -> Response:
+        """The answer, in the client's style whatever happens; its metrics and its log line.
+        ``trace`` (``proxy.ops.tracecontext``): its id goes on the log line; when the inspector
+        watches the request, its steps are traced, and it learns the route and the error."""
         started = time.perf_counter()
         request_id = new_request_id(request.headers.get("X-Request-Id"))
         # Style and format stay "" until a route matches; a failure before that guesses them
         # from the path (_failure).
         ex = Exchange(request_id=request_id, fmt="", request=request)
+        if trace is not None:
+            ex.tracer = trace.steps
         error: ProxyError | None = None
         try:
             response = await self._exchange(ex)
@@ -93,9 +98,11 @@ class ProxyHandler:
             headers["X-Api-Id"] = ex.api_id
         elapsed = time.perf_counter() - started
         self.metrics.observe(ex.route_name or None, response.status, elapsed, error)
+        detail = (error.log_detail or error.message) if error else ex.error_detail
         log_request(
             {
                 "request_id": request_id,
+                "trace_id": trace.trace_id if trace is not None else None,
                 "route": ex.route_name or None,
                 "method": request.method,
                 "path": decoded_path(request.path),
@@ -104,10 +111,12 @@ class ProxyHandler:
                 "upstream_ids": ex.upstream_api_ids or None,
                 "api_id": ex.api_id,
                 "latency_ms": round(elapsed * 1000, 2),
-                "error": (error.log_detail or error.message) if error else ex.error_detail,
+                "error": detail,
                 "event": "request",
             }
         )
+        if trace is not None:
+            trace.route, trace.error = ex.route_name or None, detail
         return response
 
     async def _exchange(self, ex: Exchange) -> Response:

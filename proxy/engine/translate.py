@@ -29,6 +29,7 @@ from proxy.engine.upstream_calls import plan
 from proxy.http.messages import Response
 from proxy.pipeline.listing import listing
 from proxy.pipeline.runner import run_steps
+from proxy.pipeline.trace import StepTrace
 from proxy.settings.loader import PLACEHOLDER_SID, Config
 
 
@@ -77,7 +78,9 @@ def translate(
     path: str | None = None,
     path_fields: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    trace: StepTrace | None = None,
 ) -> Translation:
+    """``trace``: kept up to date with what each step changed (``--trace``)."""
     route = _route(config, route_name)
     fmt = fmt or route.settings.format.default
     if route.client_style == "plivo":
@@ -113,6 +116,7 @@ def translate(
     )
     if now is not None:
         ex.started = now
+    ex.tracer = trace
     try:
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
         calls = plan(ex)

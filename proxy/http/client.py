@@ -35,6 +35,7 @@ import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from proxy.http import budget
+from proxy.ops.tracecontext import CURRENT, CallObservation
 
 # Methods a client may repeat without changing anything (RFC 9110 §9.2.2): only these are sent
 # again after a pooled connection turned out to be closed.
@@ -43,6 +44,8 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_HEADERS = 200
 _SAFE_TARGET = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 _OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+# Inside a served request the request's own traceparent replaces any a caller passed on.
+_OWN_AND_TRACE = _OWN_HEADERS | {"traceparent"}
 
 
 class HTTPClientError(Exception):
@@ -303,6 +306,8 @@ class Pool:
         default_port = self.port == (443 if self.tls else 80)
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.host_header = host if default_port else f"{host}:{self.port}"
+        # What an observer shows before the target: ``http://host:port``.
+        self.origin = f"{parts.scheme}://{self.host_header}"
         self.prefix = parts.path.rstrip("/")
         # Credentials in the URL (http://user:key@host) are sent as Basic auth, unless a
         # request carries its own Authorization.
@@ -352,31 +357,53 @@ class Pool:
         budget: float = 30.0,
         max_body: int = 10 * 1024 * 1024,
     ) -> Response:
+        """One exchange. Inside a served request (``tracecontext.CURRENT``) it carries the
+        request's ``traceparent``, and a watched request's observer sees it go and return."""
         if self._closed:
             raise ConnectFailed("the pool is closed")
-        data = self._encode(method, self._target(path, query, raw_query), headers, body)
-        deadline = self.loop.time() + budget
-        head = method == "HEAD"
-        for attempt in (1, 2):
-            conn, reused = await self._acquire(deadline)
-            try:
-                response = await conn.exchange(data, max_body, deadline, head)
-            except Disconnected:
-                self._discard(conn)
-                # A pooled connection the server had closed: nothing was answered, and for a
-                # request that may be repeated, a fresh connection is the fix.
-                if reused and attempt == 1 and method in IDEMPOTENT:
-                    continue
-                raise
-            except BaseException:
-                self._discard(conn)
-                raise
-            if conn.reusable and not conn.closed and not self._closed:
-                self._release(conn)
+        target = self._target(path, query, raw_query)
+        trace = CURRENT.get()
+        call: CallObservation | None = None
+        traceparent: str | None = None
+        if trace is not None:
+            traceparent = trace.header
+            observer = trace.observer
+            if observer is not None:
+                call = observer.call(method, self.origin, target, traceparent)
+                traceparent = call.traceparent
+        data = b""
+        try:
+            data = self._encode(method, target, headers, body, traceparent)
+            deadline = self.loop.time() + budget
+            head = method == "HEAD"
+            for attempt in (1, 2):
+                conn, reused = await self._acquire(deadline)
+                try:
+                    response = await conn.exchange(data, max_body, deadline, head)
+                except Disconnected:
+                    self._discard(conn)
+                    # A pooled connection the server had closed: nothing was answered, and for
+                    # a request that may be repeated, a fresh connection is the fix.
+                    if reused and attempt == 1 and method in IDEMPOTENT:
+                        continue
+                    raise
+                except BaseException:
+                    self._discard(conn)
+                    raise
+                if conn.reusable and not conn.closed and not self._closed:
+                    self._release(conn)
+                else:
+                    self._discard(conn)
+                break
             else:
-                self._discard(conn)
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise AssertionError("unreachable")  # pragma: no cover
+        except BaseException as failure:
+            if call is not None:
+                call.ended(data, None, failure)
+            raise
+        if call is not None:
+            call.ended(data, response, None)
+        return response
 
     async def close(self) -> None:
         self._closed = True
@@ -399,13 +426,19 @@ class Pool:
         return f"{path}?{joined}" if joined else path
 
     def _encode(
-        self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes | None
+        self,
+        method: str,
+        target: str,
+        headers: Iterable[tuple[str, str]],
+        body: bytes | None,
+        traceparent: str | None = None,
     ) -> bytes:
         lines = [f"{method} {target} HTTP/1.1\r\nHost: {self.host_header}\r\n"]
         has_encoding = has_auth = False
+        own = _OWN_HEADERS if traceparent is None else _OWN_AND_TRACE
         for key, value in headers:
             low = key.lower()
-            if low in _OWN_HEADERS:
+            if low in own:
                 continue  # this client writes those itself
             has_encoding = has_encoding or low == "accept-encoding"
             has_auth = has_auth or low == "authorization"
@@ -423,6 +456,8 @@ class Pool:
             lines.append("Accept-Encoding: gzip, deflate\r\n")
         if not has_auth and self.url_auth:
             lines.append(f"Authorization: {self.url_auth}\r\n")
+        if traceparent is not None:
+            lines.append(f"traceparent: {traceparent}\r\n")
         if body is not None or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body or b'')}\r\n")
         lines.append("\r\n")

@@ -1,4 +1,10 @@
-"""What serves requests: a generation per loaded config, and the live one a reload replaces."""
+"""What serves requests: a generation per loaded config, and the live one a reload replaces.
+
+Every request gets its trace context here (``proxy.ops.tracecontext``: the ``traceparent`` it
+came with, or a new one), set for the outbound calls made on its behalf. The inspector and
+OpenTelemetry export, when on, watch routed requests and callbacks from here; when off, the
+only cost is one attribute test per request.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,11 @@ from proxy.engine.store import MemoryStore, RedisStore, Store
 from proxy.engine.upstream import Upstream
 from proxy.http.messages import Request, Response
 from proxy.ops.admin import ADMIN_PREFIX, Admin
-from proxy.ops.logs import configure, set_secrets
+from proxy.ops.inspector import INSPECTOR_PREFIX, Inspector
+from proxy.ops.logs import configure, get_logger, set_secrets
+from proxy.ops.otel import OtelExport
+from proxy.ops.tracecontext import CURRENT, TraceContext
+from proxy.ops.tracecontext import start as start_trace
 from proxy.settings.loader import Config
 
 
@@ -45,10 +55,20 @@ class Generation:
     in-flight requests have finished (or after a deadline), so no request loses its upstream.
     """
 
-    def __init__(self, config: Config, store: Store) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        inspector: Inspector | None = None,
+        otel: OtelExport | None = None,
+    ) -> None:
         self.config = config
+        # Both outlive generations (Live keeps them); None when off.
+        self.inspector = inspector
+        self.otel = otel
+        self.watching = inspector is not None or otel is not None
         self.handler = ProxyHandler(config, {}, store)
-        self.relay = build_relay(config, self.handler.metrics, warn=True)
+        self.relay = build_relay(config, self.handler.metrics, warn=True, store=store)
         self.admin = Admin(config, self.handler.upstreams, self.handler.metrics)
         self.demo_runners: list[web.AppRunner] = []
         self.inflight = 0
@@ -76,28 +96,51 @@ class Generation:
             await runner.cleanup()
 
     async def serve(self, request: Request) -> Response:
+        # Paths Dialect answers itself, dispatched before any routing, here and only here:
+        # one branch per prefix, the longer prefix first.
+        target = request.target
+        inspector = self.inspector
+        if inspector is not None and target.startswith(INSPECTOR_PREFIX):
+            # Not in flight: a page's waiting poll must not hold a reload's old generation.
+            return await inspector.handle(request)
+        trace = start_trace(request.headers.get("traceparent"))
+        token = CURRENT.set(trace)
         self.inflight += 1
         self.idle.clear()
         try:
-            # Paths Dialect answers itself, dispatched before any routing, here and only here:
-            # one branch per prefix, the longer prefix first.
-            target = request.target
             # Callbacks face the other way (carrier -> app) and answer carriers, not clients.
             if self.relay is not None and target.startswith(CALLBACK_PREFIX):
+                if self.watching:
+                    self._watch(request, trace, "callback")
                 request_id = new_request_id(request.headers.get("X-Request-Id"))
-                return await self.relay.handle(request, request_id)
-            if target.startswith(ADMIN_PREFIX):
+                response = await self.relay.handle(request, request_id)
+            elif target.startswith(ADMIN_PREFIX):
                 response = await self.admin.handle(request)
                 response.headers["X-Request-Id"] = new_request_id(
                     request.headers.get("X-Request-Id")
                 )
                 return response
-            # Everything else is a client's request for a route.
-            return await self.handler.serve(request)
+            else:
+                # Everything else is a client's request for a route.
+                if self.watching:
+                    self._watch(request, trace, "request")
+                response = await self.handler.serve(request, trace)
         finally:
+            CURRENT.reset(token)
             self.inflight -= 1
             if self.inflight == 0:
                 self.idle.set()
+        observer = trace.observer
+        if observer is not None:
+            observer.finished(trace, response)
+        return response
+
+    def _watch(self, request: Request, trace: TraceContext, kind: str) -> None:
+        # OpenTelemetry first: it decides the ids the inspector then shows.
+        if self.otel is not None:
+            self.otel.watch(request, trace, kind)
+        if self.inspector is not None:
+            self.inspector.watch(request, trace, kind)
 
 
 class Live:
@@ -106,9 +149,35 @@ class Live:
     def __init__(self, config: Config, *, configure_logging: bool) -> None:
         # The store outlives reloads: a retry after a reload still finds its first outcome.
         self.store = build_store(config)
-        self.current = Generation(config, self.store)
+        # So do the inspector's history and the OpenTelemetry export, while the config keeps
+        # them on.
+        self.inspector: Inspector | None = None
+        self.otel: OtelExport | None = None
+        self.inspector, self.otel = self._observers(config)
+        self.current = Generation(config, self.store, self.inspector, self.otel)
         self.configure_logging = configure_logging
         self._retired: set[asyncio.Task[None]] = set()
+
+    def _observers(self, config: Config) -> tuple[Inspector | None, OtelExport | None]:
+        """The inspector and the export ``config`` asks for, keeping those already on."""
+        server = config.model.server
+        settings = server.inspector
+        inspector = self.inspector if settings.enabled else None
+        if inspector is not None:
+            inspector.configure(settings)
+        elif settings.enabled:
+            inspector = Inspector(settings, self.serve)
+            log = get_logger()
+            if settings.allow_remote:
+                log.warning(
+                    "THE INSPECTOR ANSWERS REMOTE CLIENTS (server.inspector.allow_remote): "
+                    "anyone who reaches this port sees every exchange and can replay it",
+                    path=INSPECTOR_PREFIX,
+                )
+            else:
+                log.info("inspector on, for loopback clients", path=INSPECTOR_PREFIX)
+        otel = (self.otel or OtelExport()) if server.opentelemetry else None
+        return inspector, otel
 
     async def serve(self, request: Request) -> Response:
         # The generation is chosen once per request: a reload never changes it mid-flight.
@@ -121,8 +190,12 @@ class Live:
         await self.current.start()
 
     async def reload(self, config: Config) -> None:
-        fresh = Generation(config, self.store)
+        inspector, otel = self._observers(config)
+        fresh = Generation(config, self.store, inspector, otel)
         await fresh.start()
+        if self.inspector is not None and self.inspector is not inspector:
+            self.inspector.close()  # turned off: its pages are answered, its history dropped
+        self.inspector, self.otel = inspector, otel
         if self.configure_logging:
             configure(config.model.server.log_format, config.model.server.log_level, buffered=True)
         set_secrets(config.secrets)
@@ -131,7 +204,14 @@ class Live:
         self._retired.add(task)
         task.add_done_callback(self._retired.discard)
 
+    def stopping(self) -> None:
+        """Shutdown has begun: the inspector's waiting polls are answered now, so that no
+        page holds the server open."""
+        if self.inspector is not None:
+            self.inspector.close()
+
     async def close(self) -> None:
+        self.stopping()
         await asyncio.gather(*self._retired, return_exceptions=True)
         await self.current.close(deadline=0)
         await self.store.close()

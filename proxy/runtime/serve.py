@@ -110,6 +110,7 @@ async def serve(
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+        live.stopping()  # an inspector page's waiting poll is answered, not waited for
         await server.shutdown(shutdown_timeout)
         await asyncio.gather(*pending, return_exceptions=True)
         await live.close()

@@ -31,7 +31,8 @@ def resolve(setting: int | str, config: Config) -> tuple[int, str | None]:
     """How many workers ``setting`` means for this config, and why when it is fewer than asked.
 
     ``auto`` is one per core, unless idempotent routes keep their outcomes in the memory store:
-    a retry landing on another worker would then be sent upstream a second time.
+    a retry landing on another worker would then be sent upstream a second time; or unless the
+    inspector is on: its page would see one worker's exchanges only.
     """
     if setting != "auto":
         return int(setting), None
@@ -42,6 +43,8 @@ def resolve(setting: int | str, config: Config) -> tuple[int, str | None]:
             f"one worker, not {wanted}: {', '.join(idempotent)} keep idempotent outcomes in "
             "the memory store, which workers do not share (store: {backend: redis} lifts this)"
         )
+    if wanted > 1 and config.model.server.inspector.enabled:
+        return 1, f"one worker, not {wanted}: the inspector shows one process's exchanges"
     return wanted, None
 
 

@@ -170,6 +170,39 @@ class Limits(_Strict):
     max_buffered_bytes: int = Field(default=32 * 1024 * 1024, ge=1024 * 1024)
 
 
+class InspectorSettings(_Strict):
+    """The live inspector page, ``/_dialect/inspector`` (``proxy.ops.inspector``): for local
+    development, off by default. It answers loopback clients only (a request from another
+    host, or one that came through a proxy, is refused) unless ``allow_remote: true`` says
+    otherwise in so many words. The history is a ring of at most ``max_exchanges`` exchanges
+    and ``max_bytes`` bytes, in this process's memory only."""
+
+    enabled: bool = False
+    allow_remote: bool = False
+    max_exchanges: int = Field(default=200, ge=1, le=10_000)
+    max_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _remote_needs_enabled(self) -> InspectorSettings:
+        if self.allow_remote and not self.enabled:
+            raise ValueError("allow_remote applies to an enabled inspector: add enabled: true")
+        return self
+
+
+def _opentelemetry_installed() -> str | None:
+    """Why OpenTelemetry export cannot work here, or None when the ``otel`` extra is there."""
+    import importlib.util
+
+    for module in ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            return f"{module} is not installed: install dialect-proxy[otel]"
+    return None
+
+
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -185,6 +218,24 @@ class ServerSettings(_Strict):
     # run on, except where that would be unsafe: with the memory store, an idempotent retry
     # is only recognised by the worker that saw the first attempt, so such a config gets one.
     workers: int | Literal["auto"] = Field(default="auto")
+    # ``true`` is ``{enabled: true}``; see InspectorSettings.
+    inspector: InspectorSettings = InspectorSettings()
+    # A span per request and per upstream call, exported over OTLP (the ``otel`` extra).
+    opentelemetry: bool = False
+
+    @field_validator("inspector", mode="before")
+    @classmethod
+    def _inspector_shorthand(cls, v: Any) -> Any:
+        return {"enabled": v} if isinstance(v, bool) else v
+
+    @field_validator("opentelemetry")
+    @classmethod
+    def _otel_installed(cls, v: bool) -> bool:
+        if v:
+            missing = _opentelemetry_installed()
+            if missing is not None:
+                raise ValueError(missing)
+        return v
 
     @field_validator("workers")
     @classmethod
