@@ -16,6 +16,7 @@ followed by an indented block); ``markdown`` turns exactly those into Markdown a
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import re
@@ -23,6 +24,7 @@ import sys
 import textwrap
 import types
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -214,7 +216,7 @@ def _steps_section() -> list[str]:
     out = ["## The ops", "", "| op | phases | keys | what it does |", "|---|---|---|---|"]
     for ops, _ in groups:
         module = sys.modules[REGISTRY[ops[0]].__module__]
-        summary, _ = _summary_and_body(ops, module.__doc__ or "")
+        summary, _ = _summary_and_body(ops, _doc(module))
         anchor = slug(", ".join(f"`{op}`" for op in ops))
         for op in ops:
             cls = REGISTRY[op]
@@ -227,7 +229,7 @@ def _steps_section() -> list[str]:
     out.append("")
     for ops, _ in groups:
         module = sys.modules[REGISTRY[ops[0]].__module__]
-        summary, body = _summary_and_body(ops, module.__doc__ or "")
+        summary, body = _summary_and_body(ops, _doc(module))
         out += [f"## {', '.join(f'`{op}`' for op in ops)}", "", summary, ""]
         if body:
             out += [markdown(body)]
@@ -240,11 +242,21 @@ def _steps_section() -> list[str]:
     return out
 
 
+def _doc(module: types.ModuleType) -> str:
+    """A module's docstring, read from its source when the module runs compiled: a module
+    compiled with mypyc (``proxy.pipeline.converters``) has no ``__doc__``, and the reference
+    must be the same whichever build renders it."""
+    if module.__doc__:
+        return module.__doc__
+    source = Path(module.__file__ or "").with_name(module.__name__.rpartition(".")[2] + ".py")
+    return ast.get_docstring(ast.parse(source.read_text(encoding="utf-8")), clean=False) or ""
+
+
 def _converter_examples() -> Mapping[str, str]:
     """Each converter's example, from the table in ``proxy.pipeline.converters``' docstring
     (a row may name several converters: ``string`` / ``integer`` / ``boolean``)."""
     examples: dict[str, str] = {}
-    for line in (converters.__doc__ or "").splitlines():
+    for line in _doc(converters).splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) != 2 or not line.lstrip().startswith("|"):
             continue
