@@ -17,6 +17,7 @@ from twilio.rest import Client
 from proxy.providers.plivo.mock import PLIVO_MOCK_STATE, PlivoMockState, build_plivo_mock
 from proxy.settings.loader import Config
 from tests.dialect_server import DialectTestServer
+from tests.e2e.callback_flow import p_to_t, t_to_p  # noqa: F401 - fixtures of the callback suites
 from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN, facade_config
 
 

@@ -8,97 +8,18 @@ T→P: a plivo-SDK app over a Twilio carrier (``config/plivo-over-twilio.yaml``)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
-import plivo
-import plivo.rest.client as plivo_client
 import pytest
-from aiohttp.test_utils import TestServer
 from plivo import plivoxml
-from twilio.rest import Client
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from proxy.providers.carrier import Carrier
-from proxy.providers.plivo.mock import PLIVO_MOCK_CARRIER, build_plivo_mock
-from proxy.providers.twilio.mock import TWILIO_MOCK_CARRIER, build_twilio_mock
-from proxy.settings import load_config
-from tests.callback_apps import App, free_port, xml
-from tests.conftest import ROOT
-from tests.dialect_server import DialectTestServer
-from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN
+from tests.callback_apps import xml
+from tests.e2e.callback_flow import Flow, plivo_sdk, twilio_client
+from tests.integration.conftest import SID
 
 pytestmark = pytest.mark.e2e
 
 TO, FROM = "+14155550111", "+14155550100"
-
-
-@dataclass
-class Flow:
-    proxy: str
-    app: App
-    app_url: str
-    carrier: Carrier
-
-
-async def _flow(
-    style: str,
-    aiohttp_server: Callable[..., Awaitable[TestServer]],
-    dialect_server: Callable[..., Awaitable[DialectTestServer]],
-) -> Flow:
-    app = App(style, TOKEN if style == "twilio" else PLIVO_TOKEN)
-    app_server = await aiohttp_server(app.application())
-    if style == "twilio":
-        mock = build_plivo_mock(PLIVO_ID, PLIVO_TOKEN)
-        carrier = mock[PLIVO_MOCK_CARRIER]
-        config_name, upstream_var = "twilio-over-plivo.yaml", "PLIVO_API_URL"
-    else:
-        mock = build_twilio_mock(SID, TOKEN)
-        carrier = mock[TWILIO_MOCK_CARRIER]
-        config_name, upstream_var = "plivo-over-twilio.yaml", "TWILIO_API_URL"
-    upstream = await aiohttp_server(mock)
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    env = {
-        "TWILIO_ACCOUNT_SID": SID,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "PLIVO_AUTH_ID": PLIVO_ID,
-        "PLIVO_AUTH_TOKEN": PLIVO_TOKEN,
-        upstream_var: str(upstream.make_url("")).rstrip("/"),
-        "DIALECT_PUBLIC_URL": public,
-        "DIALECT_CALLBACK_SECRET": "callback-secret-for-tests",
-    }
-    config = load_config(ROOT / "config" / config_name, env=env)
-    await dialect_server(config, port=port)
-    return Flow(public, app, str(app_server.make_url("")).rstrip("/"), carrier)
-
-
-@pytest.fixture
-async def p_to_t(aiohttp_server: Any, dialect_server: Any) -> Flow:
-    return await _flow("twilio", aiohttp_server, dialect_server)
-
-
-@pytest.fixture
-async def t_to_p(aiohttp_server: Any, dialect_server: Any) -> Flow:
-    return await _flow("plivo", aiohttp_server, dialect_server)
-
-
-def twilio_client(flow: Flow) -> Client:
-    client = Client(SID, TOKEN, environment={"DIALECT_TEST": "1"})
-    client.api.base_url = flow.proxy
-    return client
-
-
-def plivo_sdk(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> plivo.RestClient:
-    for name in (
-        "PLIVO_API_BASE_URI",
-        "API_VOICE_BASE_URI",
-        "API_VOICE_BASE_URI_FALLBACK_1",
-        "API_VOICE_BASE_URI_FALLBACK_2",
-    ):
-        monkeypatch.setattr(plivo_client, name, flow.proxy + "/v1/Account")
-    return plivo.RestClient(PLIVO_ID, PLIVO_TOKEN)
 
 
 # -- messages ----------------------------------------------------------------------------------
