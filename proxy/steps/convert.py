@@ -3,7 +3,7 @@
 ``with`` names a converter, or maps one name to its arguments. Absent values are skipped. When
 a converter rejects a value the step fails; ``error`` turns that into a chosen client error (a
 malformed SID in the path is a 404 in Twilio's API, an invalid 'To' a 21211). The converters
-are listed in ``proxy/pipeline/converters.py`` and by ``dialect check --converters``.
+are listed in ``proxy/pipeline/converters.py`` and in docs/steps.md (Converters).
 
 Examples::
 
