@@ -343,20 +343,28 @@ def _digits_from_sid(args: UuidArgs) -> Converter:
     return _none_safe(convert)
 
 
+def _finite_decimal(value: Any, boolean: str, unreadable: str, infinite: str) -> Decimal:
+    """``value`` as a finite Decimal, or the converter's own refusal for each way it is not."""
+    if isinstance(value, bool):
+        raise ConversionError(boolean)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ConversionError(f"{unreadable}: {_short(value)}") from None
+    if not number.is_finite():
+        raise ConversionError(f"{infinite}: {_short(value)}")
+    return number
+
+
 def _scale(args: ScaleArgs) -> Converter:
     factor, quantum = args.by, Decimal(1).scaleb(-args.places)
 
     def convert(value: Any) -> Any:
         if value == "":
             return None
-        if isinstance(value, bool):
-            raise ConversionError("a boolean is not a number")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise ConversionError(f"not a decimal number: {_short(value)}") from None
-        if not number.is_finite():
-            raise ConversionError(f"not a finite number: {_short(value)}")
+        number = _finite_decimal(
+            value, "a boolean is not a number", "not a decimal number", "not a finite number"
+        )
         try:
             return str((number * factor).quantize(quantum, rounding=ROUND_HALF_UP))
         except DecimalException:
@@ -373,14 +381,9 @@ def _from_epoch_ms(value: Any) -> Any:
     """Plivo's recording times: milliseconds since 1970 as a decimal string."""
     if value == "":
         return None
-    if isinstance(value, bool):
-        raise ConversionError("a boolean is not a time")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ConversionError(f"not epoch milliseconds: {_short(value)}") from None
-    if not number.is_finite():
-        raise ConversionError(f"not epoch milliseconds: {_short(value)}")
+    number = _finite_decimal(
+        value, "a boolean is not a time", "not epoch milliseconds", "not epoch milliseconds"
+    )
     try:
         return _EPOCH + timedelta(milliseconds=float(number))
     except (OverflowError, ValueError):
