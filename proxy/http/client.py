@@ -18,6 +18,11 @@ upstreams are verified against the system store or a private CA (:func:`client_t
 optionally with a client certificate and a server name other than the URL's host. Upstream
 bodies count against the process-wide ``budget.ANSWER_BYTES`` while they arrive: one that
 does not fit is refused (:class:`Overloaded`) before its body is read.
+
+This module is the pool: what a request is written as (target, headers, ``traceparent``),
+which connection it goes on, and whether it may be sent again. Reading the answer on one
+connection, and the errors an exchange raises, are :mod:`proxy.http.client_connection`; the
+TLS context is :mod:`proxy.http.tls`. Callers import all of it from here.
 """
 
 from __future__ import annotations
@@ -26,258 +31,51 @@ import asyncio
 import base64
 import re
 import ssl
-import zlib
 from collections import deque
 from collections.abc import Iterable
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
-import httptools
-from multidict import CIMultiDict, CIMultiDictProxy
-
-from proxy.http import budget
+from proxy.http.client_connection import (
+    BodyTooLarge,
+    ClientConnection,
+    ConnectFailed,
+    ConnectTimeout,
+    Disconnected,
+    HTTPClientError,
+    IncompleteBody,
+    MalformedResponse,
+    Overloaded,
+    Response,
+    ResponseTimeout,
+)
+from proxy.http.tls import client_tls_context
 from proxy.ops.tracecontext import CURRENT, CallObservation
+
+# What callers import from here: the pool, what an exchange returns or raises, and the TLS
+# context a pool connects with (each defined in the module named in the docstring).
+__all__ = [
+    "IDEMPOTENT",
+    "BodyTooLarge",
+    "ConnectFailed",
+    "ConnectTimeout",
+    "Disconnected",
+    "HTTPClientError",
+    "IncompleteBody",
+    "MalformedResponse",
+    "Overloaded",
+    "Pool",
+    "Response",
+    "ResponseTimeout",
+    "client_tls_context",
+]
 
 # Methods a client may repeat without changing anything (RFC 9110 §9.2.2): only these are sent
 # again after a pooled connection turned out to be closed.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-MAX_HEADER_BYTES = 64 * 1024
-MAX_HEADERS = 200
 _SAFE_TARGET = re.compile(r"[A-Za-z0-9/._~!$&'()*+,;=:@%-]*")
 _OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 # Inside a served request the request's own traceparent replaces any a caller passed on.
 _OWN_AND_TRACE = _OWN_HEADERS | {"traceparent"}
-
-
-class HTTPClientError(Exception):
-    """Every failure of an exchange; the subclasses say which kind."""
-
-
-class ConnectFailed(HTTPClientError):
-    """No connection could be made (refused, unreachable, DNS): nothing was sent."""
-
-
-class ConnectTimeout(HTTPClientError):
-    """The connection was not established in time: nothing was sent."""
-
-
-class ResponseTimeout(HTTPClientError):
-    """The whole answer did not arrive before the deadline."""
-
-
-class Disconnected(HTTPClientError):
-    """The server closed the connection without a byte of an answer."""
-
-
-class IncompleteBody(HTTPClientError):
-    """The connection ended inside the answer (a truncated body, a reset)."""
-
-
-class MalformedResponse(HTTPClientError):
-    """Not HTTP/1.x as the parser knows it, or headers beyond the limits."""
-
-
-class BodyTooLarge(HTTPClientError):
-    """The body (declared or received, after decompression) exceeds the limit."""
-
-
-class Overloaded(HTTPClientError):
-    """The process already holds its budget of answer bytes: this body was not read."""
-
-
-class Response:
-    # A plain class, not a dataclass: compiled, a dataclass's generated __init__ stays
-    # interpreted Python, and one is made per exchange.
-    __slots__ = ("body", "headers", "status")
-
-    def __init__(self, status: int, headers: CIMultiDictProxy[str], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-
-class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection and the answer it is reading."""
-
-    def __init__(self, pool: Pool) -> None:
-        self.pool = pool
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self.counted = True  # still counted against the pool's limit
-        self.idle_since = 0.0
-        self.waiter: asyncio.Future[Response] | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.reserved = 0  # bytes of budget.ANSWER_BYTES taken for the body being read
-        self._reset(0, False)
-
-    def _reset(self, max_body: int, head: bool) -> None:
-        self.max_body = max_body
-        self.head = head
-        self.raw_headers: list[tuple[str, str]] = []
-        self.header_bytes = 0
-        self.chunks: list[bytes] = []
-        self.size = 0
-        self.received = False
-        self.headers_done = False
-        self.until_eof = False
-        self.done = False
-        self.reusable = True
-        self.error: HTTPClientError | None = None
-
-    # -- asyncio.Protocol ------------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        waiter = self.waiter
-        if waiter is None or waiter.done():
-            # Bytes nobody asked for (after a complete answer, or on an idle connection):
-            # the stream is out of step, so the connection cannot be trusted again.
-            self.reusable = False
-            self.abort()
-            return
-        self.received = True
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._fail(MalformedResponse("the upstream switched protocols"))
-        except httptools.HttpParserError as exc:
-            self._fail(self.error or MalformedResponse(f"malformed HTTP: {exc}"))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            if self.headers_done and self.until_eof and exc is None:
-                self._finish()  # a body delimited by the end of the connection
-            elif not self.received:
-                self._fail(Disconnected("the upstream closed the connection before answering"))
-            else:
-                self._fail(IncompleteBody("the connection ended inside the answer"))
-        self.pool._forget(self)
-
-    # -- httptools callbacks ---------------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        if self.done:  # a second answer to one request: out of step
-            self.reusable = False
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.header_bytes += len(name) + len(value)
-        if self.header_bytes > MAX_HEADER_BYTES or len(self.raw_headers) >= MAX_HEADERS:
-            self.error = MalformedResponse("the upstream's headers exceed the limits")
-            raise self.error
-        self.raw_headers.append((name.decode("latin-1"), value.decode("latin-1")))
-
-    def on_headers_complete(self) -> None:
-        status = self.parser.get_status_code()
-        if 100 <= status < 200:
-            return  # an interim answer (100 Continue): the real one follows
-        self.headers_done = True
-        if self.head:
-            # The answer to HEAD ends here (RFC 9110 §9.3.2); llhttp cannot be told so, so the
-            # parser is replaced after the exchange and any byte it still reports is stray.
-            if not self.parser.should_keep_alive():
-                self.reusable = False
-            self._finish()
-            return
-        length = chunked = None
-        for key, value in self.raw_headers:
-            low = key.lower()
-            if low == "content-length":
-                length = value
-            elif low == "transfer-encoding":
-                chunked = value
-        if length is not None and length.strip().isdigit():
-            declared = int(length)
-            if declared > self.max_body:
-                self.error = BodyTooLarge(f"Content-Length {length.strip()} > {self.max_body}")
-                raise self.error
-            self._reserve(declared)
-        self.until_eof = length is None and chunked is None and status not in (204, 304)
-
-    def on_body(self, body: bytes) -> None:
-        if self.head:
-            self.reusable = False  # bytes after the answer to a HEAD: out of step
-            return
-        size = self.size = self.size + len(body)
-        if size > self.max_body:
-            self.error = BodyTooLarge(f"body over {self.max_body} bytes")
-            raise self.error
-        if size > self.reserved:
-            # A body of unknown length (chunked, or until the end): reserved as it arrives.
-            self._reserve(max(size - self.reserved, budget.SMALL))
-        self.chunks.append(body)
-
-    def _reserve(self, amount: int) -> None:
-        total = self.reserved + amount
-        if not budget.ANSWER_BYTES.take(amount, small=total <= budget.SMALL):
-            self.error = Overloaded(f"{total} bytes would exceed max_buffered_bytes")
-            raise self.error
-        self.reserved = total
-
-    def release(self) -> None:
-        budget.ANSWER_BYTES.give(self.reserved)
-        self.reserved = 0
-
-    def on_message_complete(self) -> None:
-        if not self.headers_done:  # the end of an interim answer
-            self.raw_headers, self.header_bytes = [], 0
-            return
-        if self.done:
-            return
-        if not self.parser.should_keep_alive():
-            self.reusable = False
-        self._finish()
-
-    # -- the exchange ----------------------------------------------------------------------
-
-    def _finish(self) -> None:
-        self.done = True
-        waiter = self.waiter
-        if waiter is None or waiter.done():
-            return
-        headers = CIMultiDict(self.raw_headers)
-        body = b"".join(self.chunks)
-        try:
-            body = _decoded(body, headers.get("Content-Encoding"), self.max_body)
-        except HTTPClientError as exc:
-            waiter.set_exception(exc)
-            return
-        waiter.set_result(Response(self.parser.get_status_code(), CIMultiDictProxy(headers), body))
-
-    def _fail(self, exc: HTTPClientError) -> None:
-        self.reusable = False
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
-        self.abort()
-
-    def _expire(self) -> None:
-        self._fail(ResponseTimeout("no complete answer before the deadline"))
-
-    def abort(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.abort()
-
-    async def exchange(
-        self, data: bytes, max_body: int, deadline: float, head: bool = False
-    ) -> Response:
-        loop = self.pool.loop
-        self._reset(max_body, head)
-        waiter: asyncio.Future[Response] = loop.create_future()
-        self.waiter = waiter
-        assert self.transport is not None
-        self.transport.write(data)
-        timer = loop.call_at(deadline, self._expire)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
-            self.waiter = None
-            self.release()
-            if head:
-                self.parser = httptools.HttpResponseParser(self)
 
 
 class Pool:
@@ -325,7 +123,7 @@ class Pool:
         self.ssl_context = ssl_context or (ssl.create_default_context() if self.tls else None)
         # The name sent (SNI) and verified in the certificate; the Host header keeps the URL's.
         self.server_name = server_name or self.host
-        self._idle: list[_Connection] = []
+        self._idle: list[ClientConnection] = []
         self._open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._closed = False
@@ -466,7 +264,7 @@ class Pool:
 
     # -- the pool --------------------------------------------------------------------------
 
-    async def _acquire(self, deadline: float) -> tuple[_Connection, bool]:
+    async def _acquire(self, deadline: float) -> tuple[ClientConnection, bool]:
         loop = self.loop
         while True:
             now = loop.time()
@@ -503,13 +301,13 @@ class Pool:
                 if not woken and waiter in self._waiters:
                     self._waiters.remove(waiter)
 
-    async def _connect(self, deadline: float) -> _Connection:
+    async def _connect(self, deadline: float) -> ClientConnection:
         loop = self.loop
         budget = min(self.connect_timeout, deadline - loop.time())
         try:
             async with asyncio.timeout(budget):
                 _, conn = await loop.create_connection(
-                    lambda: _Connection(self),
+                    lambda: ClientConnection(self),
                     self.host,
                     self.port,
                     ssl=self.ssl_context,
@@ -542,16 +340,16 @@ class Pool:
             raise ConnectFailed(_connect_failure(failure)) from None
         transport.close()
 
-    def _release(self, conn: _Connection) -> None:
+    def _release(self, conn: ClientConnection) -> None:
         conn.idle_since = self.loop.time()
         self._idle.append(conn)
         self._wake()
 
-    def _discard(self, conn: _Connection) -> None:
+    def _discard(self, conn: ClientConnection) -> None:
         conn.abort()
         self._forget(conn)
 
-    def _forget(self, conn: _Connection) -> None:
+    def _forget(self, conn: ClientConnection) -> None:
         if conn.counted:
             conn.counted = False
             self._open -= 1
@@ -563,18 +361,6 @@ class Pool:
             if not waiter.done():
                 waiter.set_result(None)
                 return
-
-
-def client_tls_context(
-    ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None
-) -> ssl.SSLContext:
-    """Verification against ``ca_file`` only when given (a private CA), else the system
-    store; with ``cert_file`` (and ``key_file``), a client certificate for mTLS upstreams."""
-    context = ssl.create_default_context(cafile=ca_file)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if cert_file is not None:
-        context.load_cert_chain(cert_file, key_file)
-    return context
 
 
 def _connect_failure(exc: BaseException) -> str:
@@ -589,31 +375,3 @@ def _connect_failure(exc: BaseException) -> str:
 def _expire_waiter(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(ResponseTimeout("no free connection before the deadline"))
-
-
-def _decoded(body: bytes, encoding: str | None, limit: int) -> bytes:
-    if not encoding or not body:
-        return body
-    name = encoding.strip().lower()
-    if name in ("identity", ""):
-        return body
-    candidates: tuple[int, ...]
-    if name in ("gzip", "x-gzip"):
-        candidates = (16 + zlib.MAX_WBITS,)
-    elif name == "deflate":
-        # "deflate" is zlib-wrapped by the RFC, raw in some servers: accept both.
-        candidates = (zlib.MAX_WBITS, -zlib.MAX_WBITS)
-    else:
-        raise MalformedResponse(f"unsupported Content-Encoding {encoding!r}")
-    for wbits in candidates:
-        inflater = zlib.decompressobj(wbits)
-        try:
-            out = inflater.decompress(body, limit + 1)
-        except zlib.error:
-            continue
-        if len(out) > limit:
-            raise BodyTooLarge(f"body over {limit} bytes once decompressed")
-        if not inflater.eof:
-            raise IncompleteBody(f"the {name} stream is truncated")
-        return out
-    raise MalformedResponse(f"the body is not valid {name}")

@@ -278,7 +278,7 @@ async def test_a_long_pipeline_is_parsed_a_little_at_a_time() -> None:
 
     def parsed_waiting() -> int:
         # Requests parsed but not yet handled: what a pipelining client makes the server hold.
-        return sum(len(c.queue) for c in s.server._connections)
+        return sum(len(c.queue) for c in s.server.registry.open)
 
     async with serve(held) as s:
         reader, writer = await connect(s.port)
