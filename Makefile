@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit services browser bench clean
+.PHONY: install run test lint typecheck unit unit-pure services browser bench share clean
 
 # The modules setup.py compiles with mypyc: a change to one rebuilds them (see CONTRIBUTING.md).
 COMPILED := $(shell sed -n 's/^    "\(proxy\/[a-z_/]*\.py\)",$$/\1/p' setup.py)
@@ -51,7 +51,14 @@ browser:
 unit: install services browser
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+# The same modules again as pure Python over the compiled build (DIALECT_PURE=1, see
+# proxy/runtime/build_info.py): both builds are what users install, so both are tested. The unit
+# and integration suites hold the modules' behaviour; the end-to-end suites add the SDKs, not
+# another build's semantics, and run once.
+unit-pure: install services
+	DIALECT_PURE=1 $(BIN)/pytest -q -p no:cacheprovider tests/unit tests/integration
+
+test: lint typecheck unit unit-pure
 
 # Not part of `make test`: a load test on loopback that prints one table (see docs/performance.md).
 bench: install
@@ -59,6 +66,11 @@ bench: install
 	  echo "installing wrk and nginx (Debian packages)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
 	$(BIN)/python bench/run.py
+
+# Which modules a translated request spends its interpreted CPU in (CONTRIBUTING.md, "Does each
+# compiled module earn its build time?").
+share: install
+	$(BIN)/python bench/compiled_share.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dialect__mypyc.*.so proxy/runtime/compiled_sources.json

@@ -44,6 +44,7 @@ COMPILED = [
     "proxy/engine/idempotency.py",
     "proxy/engine/upstream_calls.py",
     "proxy/engine/completion.py",
+    "proxy/engine/conditional.py",
     "proxy/http/headers.py",
     "proxy/http/client.py",
     "proxy/http/client_connection.py",

@@ -19,6 +19,12 @@ edits a module and runs ``pytest`` then tests what they edited, and a server res
 hotfix runs the fix; every module rather than the changed ones only, because compiled modules
 reach each other's native classes directly and do not mix with interpreted copies of one
 another. ``make install`` rebuilds, and the warning goes away.
+
+``DIALECT_PURE=1`` asks for the same thing on purpose, with no warning: every compiled module
+runs from its source although the build is current. ``make test`` runs the unit and integration
+suites a second time that way, so that both builds are tested by one command (a behaviour that
+differs between the compiled and the interpreted module is a bug in one of them), and a developer
+can compare the two without reinstalling.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ RECORD = Path(__file__).resolve().with_name("compiled_sources.json")
 # which then run from source, and why.
 STALE: list[str] = []
 STALE_REASON: list[str] = [""]
+# Set by ``guard`` when ``DIALECT_PURE=1`` asked for the source over a current build.
+PURE_BY_REQUEST: list[str] = []
+PURE_ENV = "DIALECT_PURE"
 
 
 def source_digest(path: Path) -> str:
@@ -122,10 +131,22 @@ def guard(
     stream: TextIO | None = None,
 ) -> SourceFirst | None:
     """Before anything compiled is imported: if the build is stale, import every compiled
-    module from its source from now on, and say why on ``stream`` (stderr)."""
+    module from its source from now on, and say why on ``stream`` (stderr); with
+    ``DIALECT_PURE=1``, import them from source in any case, silently."""
     sources, reasons = stale_build(package_dir, package, record)
     if not sources:
-        return None
+        if os.environ.get(PURE_ENV) != "1":
+            return None
+        requested = {
+            m: p for m, p in extension_modules(package_dir, package).items() if p.is_file()
+        }
+        if not requested:
+            return None
+        chosen = SourceFirst(requested)
+        sys.meta_path.insert(0, chosen)
+        if package == "proxy":
+            PURE_BY_REQUEST[:] = list(requested)
+        return chosen
     finder = SourceFirst(sources)
     sys.meta_path.insert(0, finder)
     reason = stale_reason(len(sources), reasons)
@@ -172,6 +193,8 @@ def describe() -> str:
     elif STALE:
         # Short: argparse wraps a long version line. The reason went to stderr at import.
         how = "pure Python (the compiled build is stale)"
+    elif PURE_BY_REQUEST:
+        how = f"pure Python ({PURE_ENV}=1 over a compiled build)"
     else:
         how = "pure Python (nothing compiled)"
     return f"dialect {__version__}, {how}"

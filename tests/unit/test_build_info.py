@@ -55,6 +55,10 @@ def test_the_build_is_what_its_files_say() -> None:
         # A stale build runs nothing compiled: every listed module comes from its source.
         assert compiled == set()
         assert set(build_info.STALE) == on_disk
+    elif build_info.PURE_BY_REQUEST:
+        # DIALECT_PURE=1 over a current build: the same, asked for.
+        assert compiled == set()
+        assert set(build_info.PURE_BY_REQUEST) == on_disk
     else:
         assert compiled == on_disk
     for name in sorted(listed):
@@ -80,6 +84,8 @@ def test_version_says_how_the_request_path_runs() -> None:
         assert f"compiled with mypyc ({len(_listed_in_setup())} modules)" in out
     elif build_info.STALE:
         assert "pure Python (the compiled build is stale)" in out
+    elif build_info.PURE_BY_REQUEST:
+        assert "pure Python (DIALECT_PURE=1 over a compiled build)" in out
     else:
         assert "pure Python (nothing compiled)" in out
 
@@ -125,6 +131,24 @@ def test_a_build_that_matches_its_source_is_left_alone(package: Path) -> None:
     # Python itself prefers the extension: this is what runs when nothing intervenes.
     spec = importlib.util.find_spec("stalepkg.mod")
     assert spec is not None and (spec.origin or "").endswith(SUFFIX)
+
+
+def test_dialect_pure_runs_a_current_build_from_source_silently(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIALECT_PURE", "1")
+    finder, said = _guard(package)
+    assert finder is not None and said == ""
+    # The extension file is not loadable: the import succeeding proves the source ran.
+    assert importlib.import_module("stalepkg.mod").WHERE == "source"
+
+
+def test_dialect_pure_other_than_1_leaves_a_current_build_alone(
+    package: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIALECT_PURE", "0")
+    finder, said = _guard(package)
+    assert finder is None and said == ""
 
 
 def test_a_changed_source_runs_from_source_with_a_warning(package: Path) -> None:
