@@ -1,8 +1,10 @@
 """The arguments of the converters that take some (``convert: {with: {name: {args}}}``).
 
 Validated by pydantic when the config loads, so a wrong argument is a config problem with a
-path, never a request-time surprise. Kept apart from ``proxy.pipeline.converters``: the
-converters run compiled (see setup.py), and pydantic models must stay ordinary Python classes.
+path, never a request-time surprise. Kept apart from the converters (the registry in
+``proxy.pipeline.converters``, the families in ``converters_*``): those run compiled (see
+setup.py), and pydantic models must stay ordinary Python classes. Each family imports the
+arguments of its own converters from here.
 """
 
 from __future__ import annotations

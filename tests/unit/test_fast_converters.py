@@ -26,7 +26,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from proxy.pipeline import converters
+from proxy.pipeline import converter_kit
 from proxy.pipeline.converters import ConversionError, build_converter
 from proxy.providers.plivo import rest as plivo
 from proxy.providers.twilio import rest as twilio
@@ -278,7 +278,7 @@ def test_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert len(twilio._ISO_DATES) <= 3 and len(twilio._DATE_PREFIXES) <= 3
         assert twilio.rfc2822_of_plivo(f"2017-05-{day:02d} 21:36:14+05:30") == text
         assert len(twilio._MINUTE_HEADS) <= 3
-    cached = converters._cached_text(str, maxsize=2)
+    cached = converter_kit.cached_text(str, maxsize=2)
     assert [cached(x) for x in "abcab"] == list("abcab")
 
 

@@ -1,0 +1,97 @@
+"""How the Plivo-style mock's resources answer: the mock's own errors and bodies, a list's
+``limit``/``offset`` window and ``meta``, the filters several lists share, URLs made absolute
+on the host asked, and new ids.
+
+One definition for recordings, media and numbers (``mock_resources`` and the modules it routes
+to), so that each refuses a bad ``limit``, a bad ``services`` or a bad time filter in the same
+words. The error and body makers are the mock's own (``mock``): one of each.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from proxy.providers.plivo import rest as plivo
+
+_SERVICES = ("voice", "sms", "mms")
+
+
+class PlivoAnswers:
+    """``fail(status, text)`` makes the mock's own error, ``respond(status, body)`` its answer
+    (with an ``api_id``) and ``read_json(request)`` its strict JSON body."""
+
+    def __init__(
+        self,
+        fail: Callable[[int, str], Exception],
+        respond: Callable[[int, dict[str, Any]], web.Response],
+        read_json: Callable[[web.Request], Awaitable[dict[str, Any]]],
+    ) -> None:
+        self.fail, self.respond, self.read_json = fail, respond, read_json
+
+    def window(self, q: Any) -> tuple[int, int]:
+        try:
+            limit, offset = int(q.get("limit", "20")), int(q.get("offset", "0"))
+        except ValueError:
+            raise self.fail(400, "limit and offset must be integers") from None
+        if not 1 <= limit <= plivo.MAX_LIMIT:
+            raise self.fail(400, "limit should be between 1 and 20")
+        if offset < 0:
+            raise self.fail(400, "offset should be a non-negative integer")
+        return limit, offset
+
+    def services(self, q: Any) -> list[str]:
+        wanted = [s for s in q["services"].split(",") if s]
+        if not wanted or any(s not in _SERVICES for s in wanted):
+            raise self.fail(400, "services must be voice, sms or mms, separated by commas")
+        return wanted
+
+    def filter_time(self, value: str) -> datetime:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?", value):
+            raise self.fail(400, f"'{value}' is not a valid time filter, use YYYY-MM-DD HH:MM[:ss]")
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    def page(
+        self,
+        request: web.Request,
+        objects: list[dict[str, Any]],
+        total: int,
+        limit: int,
+        offset: int,
+    ) -> web.Response:
+        filters = [(k, v) for k, v in request.query.items() if k not in ("limit", "offset")]
+        meta = plivo.list_meta(
+            request.path,
+            limit=limit,
+            offset=offset,
+            total_count=total,
+            has_next=offset + limit < total,
+            filters=filters,
+        )
+        return self.respond(200, {"meta": meta, "objects": objects})
+
+
+def new_uuid(rng: random.Random | None) -> str:
+    """A Plivo id (a version 4 UUID), from ``rng`` when seeding, random otherwise."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4)) if rng else str(uuid.uuid4())
+
+
+def absolute(record: dict[str, Any], key: str, host: str) -> dict[str, Any]:
+    """A copy of ``record`` with its root-relative URL ``key`` on ``host`` (the host asked)."""
+    out = dict(record)
+    if isinstance(out.get(key), str) and out[key].startswith("/"):
+        out[key] = host + out[key]
+    return out
+
+
+def holds(value: datetime, op: str, bound: datetime) -> bool:
+    """Plivo's comparison filters: ``name__gt``, ``__gte``, ``__lt``, ``__lte``."""
+    return {"gt": value > bound, "gte": value >= bound, "lt": value < bound, "lte": value <= bound}[
+        op
+    ]
