@@ -16,9 +16,12 @@ What lives here:
 - ``plan``: the ``callbacks:`` block compiled (issuer, kinds and their parameter steps).
 - ``relay``: the flow: open the token, verify the carrier, translate the parameters, re-sign and
   call the app, translate its document back (``proxy.providers.documents``) or fall back.
+- ``aliases``: records, from verified callbacks, the id the app was given for what the carrier
+  knows under another id (Plivo's request id → call id), for the routes that resolve.
 - ``offline``: ``dialect translate --callback`` and ``--document`` on the same code.
 
 May import: ``http`` (the client that calls apps), ``pipeline`` (running parameter steps),
-``providers.documents``, ``settings``, ``ops``, ``engine.errors`` and ``engine.exchange``.
+``providers.documents``, ``settings``, ``ops``, ``engine.errors``, ``engine.exchange`` and
+``engine.aliases`` (the store keys both sides of an alias agree on).
 ``tokens`` and ``signatures`` import nothing of the proxy: the mocks sign with them too.
 """

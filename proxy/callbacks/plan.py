@@ -5,18 +5,30 @@ config loads; read by the relay."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from proxy.callbacks.issuer import Issuer
 from proxy.pipeline.step import Step
 
+if TYPE_CHECKING:
+    from proxy.callbacks.aliases import CompiledAlias
+
 
 class CompiledKind:
-    """A callback kind as the config describes it, with its steps compiled."""
+    """A callback kind as the config describes it, with its steps compiled; ``alias``: the id
+    pair its callbacks carry, recorded for the routes that resolve (``callbacks.aliases``)."""
 
-    def __init__(self, name: str, document: str, steps: Sequence[Step]) -> None:
+    def __init__(
+        self,
+        name: str,
+        document: str,
+        steps: Sequence[Step],
+        alias: CompiledAlias | None = None,
+    ) -> None:
         self.name = name
         self.document = document
         self.steps = tuple(steps)
+        self.alias = alias
 
 
 class CallbackPlan:

@@ -17,6 +17,11 @@ carrier's language, within ``callbacks.app_timeout``.
 Nothing is forwarded for a forged or altered token (403) or a missing or wrong carrier
 signature (403): Dialect is never an open relay.
 
+A kind with an ``alias`` (the voice kinds of a Plivo carrier) has its id pair recorded in the
+shared store once the carrier's signature is verified (``proxy.callbacks.aliases``): the REST
+routes that resolve then find the call a client's request SID stands for. The callback never
+waits for that write.
+
 An inline document (kind ``document``: Twilio's ``update(twiml=…)``, sealed in the token by the
 ``callback`` step) calls no app: the relay translates the sealed document and serves it once,
 within ``answers.INLINE_TTL`` of its issue, claimed in the shared store so that no replica serves it
@@ -33,11 +38,13 @@ from prometheus_client import Counter
 
 from proxy import codecs
 from proxy.callbacks import signatures
-from proxy.callbacks.answers import Claims, DocumentAnswers
+from proxy.callbacks.aliases import AliasRecorder
+from proxy.callbacks.answers import DocumentAnswers
 from proxy.callbacks.app_client import AppClient, flat
 from proxy.callbacks.issuer import INLINE_KIND, Issuer
 from proxy.callbacks.plan import CompiledKind
 from proxy.callbacks.tokens import Callback, InvalidToken
+from proxy.engine.aliases import AliasStore
 from proxy.engine.errors import StepError
 from proxy.engine.exchange import Exchange
 from proxy.http.messages import Request, Response
@@ -65,7 +72,7 @@ class Relay:
         accounts: Sequence[Account],
         carrier_style: str,
         metrics: Metrics,
-        store: Claims | None = None,
+        store: AliasStore | None = None,
     ) -> None:
         self.settings = settings
         self.issuer = issuer
@@ -101,8 +108,11 @@ class Relay:
             ),
             store=store,
         )
+        # Request id → call id, as callbacks carry both (None offline: nothing is kept).
+        self.aliases = AliasRecorder(store, settings.upstream, metrics)
 
     async def close(self) -> None:
+        await self.aliases.settle()
         await self.apps.close()
 
     def signed_request(
@@ -204,6 +214,8 @@ class Relay:
         if account is None:
             raise Refused(403, "Forbidden", "the token's account is not configured", "forged")
         self._verify(request, callback, pairs, account)
+        if compiled.alias is not None:  # only once verified: nobody else may write aliases
+            self.aliases.note(compiled.alias, pairs, account, request_id)
         if callback.kind == INLINE_KIND:
             return await self.answers.inline(compiled, callback, account, request_id)
         target = self._target(callback, dict(pairs))
@@ -344,11 +356,12 @@ def _exchange(name: str, request_id: str, doc: dict[str, Any], account: Account)
 
 
 def build_relay(
-    config: Config, metrics: Metrics, *, warn: bool, store: Claims | None = None
+    config: Config, metrics: Metrics, *, warn: bool, store: AliasStore | None = None
 ) -> Relay | None:
     """The relay a loaded config asks for, or None when it has no ``callbacks:`` block.
     ``warn``: say at start what weakens the callbacks (a derived key, verification off);
-    ``store``: where inline documents are claimed (the generation's shared store)."""
+    ``store``: the generation's shared store, where inline documents are claimed and id
+    aliases recorded."""
     plan = config.callbacks
     settings = config.model.callbacks
     if plan is None or settings is None:

@@ -8,8 +8,9 @@ place, one branch per prefix.)
 
 The translated path below it, in order:
 
-- ``intake``: route match → authenticate → decode the client's parameters once → the request
-  steps;
+- ``intake``: route match → authenticate → decode the client's parameters once; then, for a
+  route that declares ``resolve``, ``aliases`` looks the client's id up in the store (the one
+  wait before the steps); then the request steps;
 - ``idempotency``: for creates, the first outcome kept and replayed to retries;
 - ``completion``: ``upstream_calls`` (plan, send, decode each reply once), then the response
   steps (or the route's error rules) and the one encode in the client's style and format.
@@ -27,6 +28,7 @@ import uuid
 
 from proxy import codecs
 from proxy.engine import render
+from proxy.engine.aliases import Resolver
 from proxy.engine.completion import complete
 from proxy.engine.errors import ProxyError
 from proxy.engine.exchange import Exchange
@@ -68,6 +70,7 @@ class ProxyHandler:
         self.intake = Intake(config)
         self.calls = UpstreamCalls(config, upstreams)
         self.creates = IdempotentCreates(self.store)
+        self.aliases = Resolver(self.store, self.metrics)
 
     async def serve(self, request: Request, trace: TraceContext | None = None) -> Response:
         """The answer, in the client's style whatever happens; its metrics and its log line.
@@ -121,6 +124,10 @@ class ProxyHandler:
 
     async def _exchange(self, ex: Exchange) -> Response:
         route = self.intake.accept(ex)
+        resolve = route.settings.resolve
+        if resolve is not None:  # one store lookup, for the routes that ask for it
+            await self.aliases.resolve(ex, resolve, route.settings.upstream)
+        self.intake.run_request_steps(ex, route)
         if route.settings.idempotency is not None:
             return await self.creates.complete_once(ex, self.calls)
         return await complete(ex, self.calls)

@@ -1,9 +1,9 @@
 """Intake: from a request as received to an exchange the request steps have run on.
 
-Route match → authenticate → decode the client's parameters once → the exchange → the route's
-request steps. Everything a client can get wrong about its request is refused here, before any
-upstream is called: an unknown path or method, a format the route does not offer, credentials,
-an unreadable query or body.
+Route match → authenticate → decode the client's parameters once → the exchange (``accept``),
+then the route's request steps (``run_request_steps``). Everything a client can get wrong about
+its request is refused here, before any upstream is called: an unknown path or method, a format
+the route does not offer, credentials, an unreadable query or body.
 
 A body means something only where the method carries one: GET, HEAD and DELETE bodies are
 ignored (plivo-node sends ``Content-Type: application/json`` and the body ``""`` on a fetch),
@@ -48,7 +48,9 @@ class Intake:
         )
 
     def accept(self, ex: Exchange) -> CompiledRoute:
-        """Fill ``ex`` from its request and run the route's request steps on it."""
+        """Fill ``ex`` from its request: its route, account, format and parameters. The
+        request steps run apart (``run_request_steps``), so that the handler may resolve an
+        id in the store between the two (``proxy.engine.aliases``): steps never wait."""
         request = ex.request
         assert request is not None
         raw_path, _, raw_query = request.target.partition("?")
@@ -104,8 +106,11 @@ class Intake:
             "GET" if method == "HEAD" and not route.settings.passthrough else method
         )
         ex.upstream_path = path
-        ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
         return route
+
+    def run_request_steps(self, ex: Exchange, route: CompiledRoute) -> None:
+        """The route's request steps, on the parameters ``accept`` decoded."""
+        ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
 
 
 def client_parameters(request: Request, query: dict[str, Any]) -> dict[str, Any]:

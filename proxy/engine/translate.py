@@ -21,6 +21,7 @@ from multidict import CIMultiDict
 
 from proxy import codecs
 from proxy.engine import render
+from proxy.engine.aliases import resolve_as_is
 from proxy.engine.completion import finish
 from proxy.engine.errors import ProxyError
 from proxy.engine.exchange import Exchange, UpstreamReply
@@ -117,6 +118,7 @@ def translate(
     if now is not None:
         ex.started = now
     ex.tracer = trace
+    resolve_as_is(route.settings.resolve, ex.path_params, ex.params)  # offline: no store
     try:
         ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
         calls = plan(ex)

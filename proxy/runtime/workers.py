@@ -31,17 +31,23 @@ def resolve(setting: int | str, config: Config) -> tuple[int, str | None]:
     """How many workers ``setting`` means for this config, and why when it is fewer than asked.
 
     ``auto`` is one per core, unless idempotent routes keep their outcomes in the memory store:
-    a retry landing on another worker would then be sent upstream a second time; or unless the
-    inspector is on: its page would see one worker's exchanges only.
+    a retry landing on another worker would then be sent upstream a second time (and a route
+    that resolves ids would miss the aliases another worker's callbacks recorded); or unless
+    the inspector is on: its page would see one worker's exchanges only.
     """
     if setting != "auto":
         return int(setting), None
     wanted = cores()
-    idempotent = [r.name for r in config.router.routes if r.settings.idempotency is not None]
+    idempotent = [
+        r.name
+        for r in config.router.routes
+        if r.settings.idempotency is not None or r.settings.resolve is not None
+    ]
     if wanted > 1 and idempotent and config.model.store.backend == "memory":
         return 1, (
-            f"one worker, not {wanted}: {', '.join(idempotent)} keep idempotent outcomes in "
-            "the memory store, which workers do not share (store: {backend: redis} lifts this)"
+            f"one worker, not {wanted}: {', '.join(idempotent)} keep idempotent outcomes or "
+            "id aliases in the memory store, which workers do not share (store: {backend: "
+            "redis} lifts this)"
         )
     if wanted > 1 and config.model.server.inspector.enabled:
         return 1, f"one worker, not {wanted}: the inspector shows one process's exchanges"

@@ -1,18 +1,21 @@
-"""The ``callbacks:`` block compiled: the token issuer, each kind's parameter steps, and the
-request steps that hand the carrier callback URLs bound to that issuer.
+"""The ``callbacks:`` block compiled: the token issuer, each kind's parameter steps and id
+alias, and the request steps that hand the carrier callback URLs bound to that issuer; and the
+routes' ``resolve`` settings checked against the aliases the kinds record.
 
 Kept apart from ``loader``: callbacks are a subsystem of their own, and this is the one place
-where the config's callback settings meet the rule engine.
+where the config's callback settings meet the rule engine and the routes.
 """
 
 from __future__ import annotations
 
+from proxy.callbacks.aliases import CompiledAlias
 from proxy.callbacks.issuer import Issuer
 from proxy.callbacks.plan import CallbackPlan, CompiledKind
 from proxy.callbacks.tokens import derive_key
-from proxy.engine.routing import Router
+from proxy.engine.routing import PathTemplate, Router
+from proxy.pipeline.converters import build_converter
 from proxy.providers.documents.tables import KIND_CONTINUE, URL_KINDS
-from proxy.settings.models import ConfigModel
+from proxy.settings.models import CallbackKind, ConfigModel
 from proxy.steps.callback_url import CallbackUrl
 from proxy.steps.registry import Problems, StepCompiler
 
@@ -20,6 +23,12 @@ from proxy.steps.registry import Problems, StepCompiler
 def compile_callbacks(
     model: ConfigModel, router: Router, problems: Problems
 ) -> CallbackPlan | None:
+    plan = _compile(model, router, problems)
+    _check_resolves(model, router, plan, problems)
+    return plan
+
+
+def _compile(model: ConfigModel, router: Router, problems: Problems) -> CallbackPlan | None:
     steps = [
         (f"routes[{i}].request[{j}]", step)
         for i, route in enumerate(router.routes)
@@ -56,7 +65,7 @@ def compile_callbacks(
             problems.append((where, "a kind is 1-32 lower-case letters and '-'"))
             continue
         compiled = compiler.compile(kind.params, "request", f"{where}.params")
-        kinds[name] = CompiledKind(name, kind.document, compiled)
+        kinds[name] = CompiledKind(name, kind.document, compiled, _alias(kind, where, problems))
     # Documents may ask for any of these: a config must say how each one's parameters go.
     needed = [*URL_KINDS, KIND_CONTINUE] if settings.app_style == "plivo" else list(URL_KINDS)
     for name in needed:
@@ -68,3 +77,67 @@ def compile_callbacks(
     problems.extend(p for p in dict.fromkeys(compiler.problems) if p not in problems)
     carrier = model.upstreams[settings.upstream].style
     return CallbackPlan(issuer, kinds, carrier, derived)
+
+
+def _alias(kind: CallbackKind, where: str, problems: Problems) -> CompiledAlias | None:
+    spec = kind.alias
+    if spec is None:
+        return None
+    if spec.from_ == spec.to:
+        problems.append((f"{where}.alias", "'from' and 'to' must name two parameters"))
+        return None
+    convert = None
+    if spec.with_ is not None:
+        if isinstance(spec.with_, dict) and len(spec.with_) != 1:
+            problems.append((f"{where}.alias.with", "maps exactly one converter to its arguments"))
+            return None
+        name, args = (
+            (spec.with_, None) if isinstance(spec.with_, str) else next(iter(spec.with_.items()))
+        )
+        try:
+            convert = build_converter(name, args)
+        except ValueError as exc:
+            problems.append((f"{where}.alias.with", str(exc)))
+            return None
+    return CompiledAlias(spec.name, spec.from_, spec.to, convert)
+
+
+def _check_resolves(
+    model: ConfigModel, router: Router, plan: CallbackPlan | None, problems: Problems
+) -> None:
+    """A route's ``resolve`` must be able to find something: an alias some kind records, for
+    the upstream the callbacks come from, keyed by an account (so the route authenticates),
+    and fields that exist (``path``) and that it may write (``into``)."""
+    recorded = {k.alias.name for k in plan.kinds.values() if k.alias} if plan else set()
+    carrier = model.callbacks.upstream if model.callbacks is not None else None
+    templates: dict[str, PathTemplate] = {r.name: r.template for r in router.routes}
+    for i, route in enumerate(model.routes):
+        spec = route.resolve
+        if spec is None:
+            continue
+        where = f"routes[{i}].resolve"
+        template = templates.get(route.name)
+        fields = [n for n in template.names if n != "ext"] if template else []
+        if spec.path is not None and template is not None and spec.path not in fields:
+            known = ", ".join(fields) or "none"
+            problems.append((f"{where}.path", f"{spec.path!r} is not a path field ({known})"))
+        if spec.path is not None and spec.target != spec.path and spec.target in fields:
+            problems.append((f"{where}.into", f"would overwrite the path field {spec.target!r}"))
+        if not route.auth:
+            problems.append((where, "needs 'auth: true': aliases are kept per upstream account"))
+        if spec.alias not in recorded:
+            problems.append(
+                (
+                    f"{where}.alias",
+                    f"no callback kind records alias {spec.alias!r} "
+                    "(an 'alias: {name: …}' under callbacks.kinds)",
+                )
+            )
+        elif carrier is not None and route.upstream != carrier:
+            problems.append(
+                (
+                    where,
+                    f"aliases are recorded for upstream {carrier!r} (callbacks.upstream), "
+                    f"not {route.upstream!r}",
+                )
+            )

@@ -330,6 +330,35 @@ class StoreSettings(_Strict):
     prefix: str = "dialect:"
 
 
+_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+_ALIAS = r"^[a-z][a-z0-9_-]{0,31}$"
+
+
+class Resolve(_Strict):
+    """Before the request steps, look the client's id (path field ``path``, or parameter
+    ``param``) up among the ids callbacks recorded under ``alias``; the id found, or the client's
+    own when none is, goes in ``into`` (default: in place). See ``proxy.engine.aliases``."""
+
+    path: str | None = Field(default=None, pattern=_NAME)
+    param: str | None = Field(default=None, pattern=_NAME)
+    alias: str = Field(pattern=_ALIAS)
+    into: str | None = Field(default=None, pattern=_NAME)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Resolve:
+        if (self.path is None) == (self.param is None):
+            raise ValueError("resolve takes exactly one of 'path' and 'param'")
+        return self
+
+    @property
+    def source(self) -> str:
+        return self.path or self.param or ""
+
+    @property
+    def target(self) -> str:
+        return self.into or self.source
+
+
 class RouteSettings(_Strict):
     name: str = Field(min_length=1)
     match: Match
@@ -347,9 +376,21 @@ class RouteSettings(_Strict):
     errors: str | list[ErrorRule] | None = None
     uncertain_outcome: UncertainOutcome | None = None
     idempotency: Idempotency | None = None
+    resolve: Resolve | None = None
 
 
 CallbackDocument = Literal["none", "voice", "message"]
+
+
+class CallbackAlias(_Strict):
+    """Record that the id the app was given (carrier parameter ``from``) names what the carrier
+    knows by another id (parameter ``to``), both made the client's ids by the converter
+    ``with`` (as in ``convert``); routes find it with ``resolve: {alias: name}``."""
+
+    name: str = Field(pattern=_ALIAS)
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+    with_: str | dict[str, dict[str, Any] | None] | None = Field(default=None, alias="with")
 
 
 class CallbackKind(_Strict):
@@ -363,6 +404,7 @@ class CallbackKind(_Strict):
 
     document: CallbackDocument = "none"
     params: list[dict[str, Any]] = Field(default_factory=list)
+    alias: CallbackAlias | None = None
 
 
 class NumberTarget(_Strict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +12,10 @@ from typing import Any
 import plivo
 import plivo.rest.client as plivo_client
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from proxy.providers.carrier import UNANSWERED
 from proxy.providers.plivo.mock import PLIVO_MOCK_STATE, build_plivo_mock
 from proxy.providers.plivo.mock_resources import PLIVO_MOCK_RESOURCES
 
@@ -115,8 +118,13 @@ async def test_real_plivo_sdk_against_the_mock(
         call = client.calls.create(
             from_="+14155550100", to_="+14155550111", answer_url="http://e.x/a"
         )
-        assert client.calls.get(call.request_uuid).call_uuid == call.request_uuid
+        # Plivo knows the call by its own call_uuid, not by the request id the create answered.
+        with pytest.raises(plivo.exceptions.ResourceNotFoundError):
+            client.calls.get(call.request_uuid)
+        call_uuid = state.call_requests[call.request_uuid]
+        assert client.calls.get(call_uuid).call_uuid == call_uuid != call.request_uuid
 
+    state = mock.server.app[PLIVO_MOCK_STATE]
     await asyncio.to_thread(scenario)
 
 
@@ -198,3 +206,105 @@ async def test_recording_and_media_files_are_public_in_their_own_format(
     muuid, items = next(iter(resources.media.items()))
     resp = await mock.get(f"/media/Message/{muuid}/Media/{items[0]['media_id']}")
     assert resp.status == 200 and resp.content_type == items[0]["content_type"]
+
+
+# -- calls (``mock_calls``): a request id and the call's own id, as on the real carrier -------
+
+
+async def test_a_call_has_a_request_id_and_its_own_call_id(
+    mock: TestClient[Any, Any], aiohttp_server: Any
+) -> None:
+    heard: list[tuple[str, dict[str, str]]] = []
+    arrived = asyncio.Event()
+
+    async def app(request: web.Request) -> web.Response:
+        heard.append((request.path, {k: str(v) for k, v in (await request.post()).items()}))
+        arrived.set()
+        # The answer holds the call live, as a caller on hold, while the test acts on it.
+        return web.Response(
+            text='<Response><Wait length="30"/></Response>', content_type="text/xml"
+        )
+
+    server = await aiohttp_server(_app(app))
+    base = str(server.make_url("")).rstrip("/")
+    created = await mock.post(
+        f"{BASE}/Call/",
+        json={
+            "from": "14155550100",
+            "to": "14155550111",
+            "answer_url": base + "/answer",
+            "hangup_url": base + "/hangup",
+        },
+        headers=HEADERS,
+    )
+    assert created.status == 201
+    request_uuid = (await created.json())["request_uuid"]
+    async with asyncio.timeout(10):
+        await arrived.wait()
+    answer = heard[0][1]
+    call_uuid = answer["CallUUID"]
+    assert (uuid.UUID(request_uuid).version, uuid.UUID(call_uuid).version) == (1, 4)
+    assert answer["RequestUUID"] == answer["ALegRequestUUID"] == request_uuid
+    assert answer["ALegUUID"] == call_uuid
+    assert mock.server.app[PLIVO_MOCK_STATE].call_requests[request_uuid] == call_uuid
+
+    # The call is known by its own id only; its request id finds nothing live or recorded.
+    assert (await mock.get(f"{BASE}/Call/{request_uuid}/", headers=HEADERS)).status == 404
+    record = await (await mock.get(f"{BASE}/Call/{call_uuid}/", headers=HEADERS)).json()
+    assert record["call_uuid"] == call_uuid
+    moved = {"legs": "aleg", "aleg_url": base + "/moved"}
+    wrong = await mock.post(f"{BASE}/Call/{request_uuid}/", json=moved, headers=HEADERS)
+    assert wrong.status == 404
+    assert (await mock.delete(f"{BASE}/Call/{request_uuid}/", headers=HEADERS)).status == 404
+    # Answered: no request left to cancel, by either id.
+    for ident in (request_uuid, call_uuid):
+        assert (await mock.delete(f"{BASE}/Request/{ident}/", headers=HEADERS)).status == 404
+    arrived.clear()
+    assert (await mock.delete(f"{BASE}/Call/{call_uuid}/", headers=HEADERS)).status == 204
+    async with asyncio.timeout(10):
+        await arrived.wait()
+    path, hangup = heard[-1]
+    assert path == "/hangup" and hangup["CallUUID"] == call_uuid
+    assert hangup["RequestUUID"] == request_uuid
+
+
+async def test_a_ringing_call_is_canceled_by_its_request_id(
+    mock: TestClient[Any, Any], aiohttp_server: Any
+) -> None:
+    rang = asyncio.Event()
+    heard: list[dict[str, str]] = []
+
+    async def app(request: web.Request) -> web.Response:
+        heard.append({k: str(v) for k, v in (await request.post()).items()})
+        rang.set()
+        return web.Response(status=204)
+
+    server = await aiohttp_server(_app(app))
+    base = str(server.make_url("")).rstrip("/")
+    created = await mock.post(
+        f"{BASE}/Call/",
+        json={
+            "from": "14155550100",
+            "to": UNANSWERED,
+            "answer_url": base + "/answer",
+            "ring_url": base + "/ring",
+            "hangup_url": base + "/hangup",
+        },
+        headers=HEADERS,
+    )
+    request_uuid = (await created.json())["request_uuid"]
+    async with asyncio.timeout(10):
+        await rang.wait()
+    call_uuid = heard[0]["CallUUID"]
+    assert (await mock.delete(f"{BASE}/Request/{call_uuid}/", headers=HEADERS)).status == 404
+    rang.clear()
+    assert (await mock.delete(f"{BASE}/Request/{request_uuid}/", headers=HEADERS)).status == 204
+    async with asyncio.timeout(10):
+        await rang.wait()
+    assert heard[-1]["CallStatus"] == "cancel" and heard[-1]["RequestUUID"] == request_uuid
+
+
+def _app(handler: Any) -> web.Application:
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    return app

@@ -1,4 +1,4 @@
-"""A strict, stateful Plivo-style upstream.
+"""A strict, stateful Plivo-style upstream: the HTTP shell, the account, the seed and the lists.
 
 It serves ``dialect demo`` (seeded with plausible messages and calls) and the test suite, so it
 is at least as strict as the real v1 API as the project's reference notes describe it:
@@ -7,19 +7,11 @@ newest-first offset paging with relative ``meta.next``/``previous`` links, the 2
 and 7-day (calls) default windows, timestamps in the account's own UTC offset, numbers without
 ``+``, ``api_id`` on every body, and ``{"api_id","error"}`` errors.
 
-Like the real carrier it calls back (``proxy.providers.carrier``): a message sent with a
-``url`` gets V2-signed status callbacks (queued, sent, delivered); a call fetches its
-``answer_url``, runs the Plivo XML it gets (a GetDigits/GetInput "presses" 1234), calls
-``ring_url`` and ``hangup_url``, all V3-signed with the auth token.
-
-Simplification (documented): a created call's CDR exists at once, and its ``call_uuid`` equals
-the ``request_uuid`` the create answered with.
-
-Call control, while the carrier runs the call (``Carrier.live``): ``DELETE /Call/{uuid}/`` hangs
-up a live call (204), ``DELETE /Request/{uuid}/`` cancels one still ringing (204), and
-``POST /Call/{uuid}/`` with ``legs=aleg`` and ``aleg_url`` transfers it (202, "call
-transfered", the fixture's spelling): the carrier fetches the new URL. A call that is not live
-is 404, as Plivo answers for a call it no longer runs.
+Like the real carrier it calls back (``proxy.providers.carrier``). Messages are
+``mock_messages``: a message sent with a ``url`` gets V2-signed status callbacks. Calls are
+``mock_calls``: a created call has a ``request_uuid`` (what the create answers, what a cancel
+takes) and its own, different ``call_uuid`` (its record, hang-up and transfer), as on the real
+carrier; its callbacks carry both. Recordings, media and numbers are ``mock_resources``.
 """
 
 from __future__ import annotations
@@ -38,16 +30,18 @@ from urllib.parse import urlencode
 import orjson
 from aiohttp import web
 
-from proxy.pipeline.converters import build_converter
 from proxy.providers.carrier import Carrier
+from proxy.providers.plivo.mock_calls import PlivoCalls
+from proxy.providers.plivo.mock_messages import PlivoMessages
 from proxy.providers.plivo.mock_resources import PLIVO_MOCK_RESOURCES, PlivoResources
 
-_SEGMENTS = build_converter("sms_segments", None)
-_NUMBER = re.compile(r"^\+?[1-9]\d{7,14}$")
 _FILTER_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 _ACCOUNT = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/$")
 _PREFIX = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/(?P<kind>Message|Call)(?P<rest>/.*)?$")
 _CALL_REQUEST = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/Request/(?P<uuid>[^/]+)/$")
+# The seeded traffic's numbers: the account's own, and the people it talks to.
+OURS = ["14155550100", "14155550101"]
+THEIRS = ["14155550111", "14155550123", "919876543210", "447700900123"]
 
 
 @dataclass
@@ -63,6 +57,8 @@ class RecordedRequest:
 class PlivoMockState:
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Each created call's call_uuid, by the request_uuid its create answered.
+    call_requests: dict[str, str] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     list_times: list[float] = field(default_factory=list)
 
@@ -122,133 +118,37 @@ class PlivoMock:
             respond=self.body,
             read_json=self._json,
         )
+        self.messages = PlivoMessages(
+            auth_id,
+            clock=clock,
+            fmt=lambda dt, micro: _fmt(dt, self.tz, micro),
+            carrier=self.carrier,
+            records=self.state.messages,
+            attach_media=self.resources.attach_media,
+            fail=_Fail,
+            respond=self.body,
+            read_json=self._json,
+        )
+        self.calls = PlivoCalls(
+            auth_id,
+            clock=clock,
+            fmt=lambda dt, micro: _fmt(dt, self.tz, micro),
+            carrier=self.carrier,
+            records=self.state.calls,
+            requests=self.state.call_requests,
+            fail=_Fail,
+            respond=self.body,
+            read_json=self._json,
+        )
 
     # -- records ----------------------------------------------------------------------------
 
-    def add_message(
-        self,
-        *,
-        src: str,
-        dst: str,
-        text: str,
-        when: datetime,
-        mtype: str = "sms",
-        state: str = "queued",
-        direction: str = "outbound",
-        error_code: str | None = None,
-        rng: random.Random | None = None,
-    ) -> dict[str, Any]:
-        muuid = str(uuid.UUID(int=rng.getrandbits(128), version=4)) if rng else str(uuid.uuid4())
-        record = {
-            "message_uuid": muuid,
-            "from_number": _digits(src),
-            "to_number": _digits(dst),
-            "message_direction": direction,
-            "message_state": state,
-            "message_type": mtype,
-            "message_time": _fmt(when, self.tz),
-            "message_sent_time": _fmt(when + timedelta(milliseconds=947), self.tz, micro=True),
-            "message_updated_time": _fmt(
-                when + timedelta(seconds=2, milliseconds=120), self.tz, micro=True
-            ),
-            "units": _SEGMENTS(text) if text else 1,
-            "total_amount": "0.00000" if state == "queued" else "0.00350",
-            "total_rate": "0.00350",
-            "error_code": error_code,
-            "error_message": "" if error_code in (None, "000") else "Destination unreachable",
-            "resource_uri": f"/v1/Account/{self.auth_id}/Message/{muuid}/",
-            "destination_country_iso2": "US"
-            if _digits(dst).startswith("1")
-            else ("IN" if _digits(dst).startswith("91") else None),
-            "requester_ip": "127.0.0.1",
-            "powerpack_id": None,
-        }
-        self.state.messages[muuid] = record
-        return record
-
-    def add_call(
-        self,
-        *,
-        src: str,
-        dst: str,
-        when: datetime,
-        duration: int = 42,
-        call_uuid: str | None = None,
-        rng: random.Random | None = None,
-    ) -> dict[str, Any]:
-        cuuid = call_uuid or (
-            str(uuid.UUID(int=rng.getrandbits(128), version=4)) if rng else str(uuid.uuid4())
-        )
-        answer = when + timedelta(seconds=5)
-        end = answer + timedelta(seconds=duration)
-        billed = max(60, -(-duration // 60) * 60)
-        record = {
-            "answer_time": _fmt(answer, self.tz),
-            "bill_duration": duration,
-            "billed_duration": billed,
-            "call_direction": "outbound",
-            "call_duration": duration,
-            "call_state": "ANSWER",
-            "call_uuid": cuuid,
-            "end_time": _fmt(end, self.tz),
-            "from_number": "+" + _digits(src),
-            "hangup_cause_code": 4000,
-            "hangup_cause_name": "Normal Hangup",
-            "hangup_source": "Callee",
-            "initiation_time": _fmt(when, self.tz),
-            "parent_call_uuid": None,
-            "resource_uri": f"/v1/Account/{self.auth_id}/Call/{cuuid}/",
-            "to_number": _digits(dst),
-            "total_amount": f"{billed / 60 * 0.0085:.5f}",
-            "total_rate": "0.00850",
-        }
-        self.state.calls[cuuid] = record
-        return record
-
     def seed(self, messages: int, calls: int, seed: int) -> None:
+        """Plausible traffic from one random stream: messages first, then calls."""
         rng = random.Random(seed)
         now = self.clock()
-        ours = ["14155550100", "14155550101"]
-        theirs = ["14155550111", "14155550123", "919876543210", "447700900123"]
-        states = ["delivered", "delivered", "sent", "queued", "undelivered", "failed"]
-        texts = [
-            "Your code is 4812",
-            "See you at 6?",
-            "Order #1042 shipped",
-            "Hello from Dialect ☎",
-        ]
-        ages = [timedelta(minutes=rng.randint(1, 20 * 60)) for _ in range(messages)]
-        ages += [timedelta(days=rng.randint(2, 5), minutes=rng.randint(0, 600)) for _ in range(5)]
-        for i, age in enumerate(ages):
-            inbound = i % 7 == 3
-            state = "received" if inbound else states[i % len(states)]
-            code = {"failed": "30", "undelivered": "200"}.get(
-                state, "000" if state == "delivered" else None
-            )
-            src, dst = (
-                (rng.choice(theirs), ours[0]) if inbound else (ours[i % 2], rng.choice(theirs))
-            )
-            self.add_message(
-                src=src,
-                dst=dst,
-                text=texts[i % len(texts)],
-                when=now - age,
-                mtype="mms" if i % 9 == 4 else "sms",
-                state=state,
-                direction="inbound" if inbound else "outbound",
-                error_code=code,
-                rng=rng,
-            )
-        call_ages = [timedelta(minutes=rng.randint(1, 3 * 24 * 60)) for _ in range(calls)]
-        call_ages += [timedelta(days=rng.randint(10, 20)) for _ in range(3)]
-        for i, age in enumerate(call_ages):
-            self.add_call(
-                src=ours[i % 2],
-                dst=rng.choice(theirs),
-                when=now - age,
-                duration=rng.randint(3, 600),
-                rng=rng,
-            )
+        self.messages.seed(rng, now, messages, OURS, THEIRS)
+        self.calls.seed(rng, now, calls, OURS, THEIRS)
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -295,7 +195,7 @@ class PlivoMock:
         queued = _CALL_REQUEST.match(request.path)
         if queued is not None:
             self._authenticate(request, queued["auth"])
-            return self._cancel(request, queued["uuid"])
+            return self.calls.cancel(request, queued["uuid"])
         m = _PREFIX.match(request.path)
         if m is None:
             raise _Fail(404, "not found")
@@ -306,7 +206,8 @@ class PlivoMock:
             raise _Fail(404, "not found")  # the trailing slash is required
         if rest == "/":
             if request.method == "POST":
-                return await (self._send(request) if kind == "Message" else self._call(request))
+                create = self.messages.send if kind == "Message" else self.calls.create
+                return await create(request)
             if request.method == "GET":
                 return self._list(request, kind)
             raise _Fail(405, "Method Not Allowed")
@@ -314,7 +215,7 @@ class PlivoMock:
         if ident is None:
             raise _Fail(404, "not found")
         if kind == "Call" and request.method in ("DELETE", "POST"):
-            return await self._control(request, ident[1])
+            return await self.calls.control(request, ident[1])
         if request.method != "GET":
             raise _Fail(405, "Method Not Allowed")
         store = self.state.messages if kind == "Message" else self.state.calls
@@ -357,167 +258,6 @@ class PlivoMock:
         if not isinstance(data, dict):
             raise _Fail(400, "Request body must be a JSON object")
         return data
-
-    async def _send(self, request: web.Request) -> web.Response:
-        data = await self._json(request)
-        mtype = data.get("type", "sms")
-        if mtype not in ("sms", "mms", "whatsapp"):
-            raise _Fail(400, "type must be one of sms, mms, whatsapp")
-        src = data.get("src")
-        if not src and not data.get("powerpack_uuid"):
-            raise _Fail(400, "src parameter is required")
-        if not data.get("dst"):
-            raise _Fail(400, "dst parameter is required")
-        media = data.get("media_urls")
-        if media is not None and (
-            not isinstance(media, list) or not all(isinstance(u, str) for u in media)
-        ):
-            raise _Fail(400, "media_urls must be a list of URLs")
-        text = data.get("text")
-        if not text and not (mtype == "mms" and media):
-            raise _Fail(400, "text parameter is required")
-        if src and not _NUMBER.match(str(src)):
-            raise _Fail(400, f"'{src}' is not a valid phone number.")
-        dsts = [d for d in str(data["dst"]).split("<") if d]
-        valid = [d for d in dsts if _NUMBER.match(d)]
-        invalid = [d for d in dsts if not _NUMBER.match(d)]
-        if not valid:
-            raise _Fail(
-                400, f"'{invalid[0] if invalid else data['dst']}' is not a valid phone number."
-            )
-        if src and any(_digits(d) == _digits(str(src)) for d in valid):
-            raise _Fail(400, "src and dst cannot be the same")
-        now = self.clock()
-        uuids = [
-            self.add_message(
-                src=str(src or "14155550100"), dst=d, text=str(text or ""), when=now, mtype=mtype
-            )["message_uuid"]
-            for d in valid
-        ]
-        if mtype == "mms" and media:
-            self.resources.attach_media(uuids, [str(url) for url in media])
-        out: dict[str, Any] = {"message": "message(s) queued", "message_uuid": uuids}
-        if invalid:
-            out["invalid_number"] = invalid
-        url = data.get("url")
-        if url:
-            method = str(data.get("method") or "POST").upper()
-            if method not in ("GET", "POST"):
-                raise _Fail(400, "method must be GET or POST")
-            for muuid in uuids:
-                record = self.state.messages[muuid]
-                base = {
-                    "MessageUUID": muuid,
-                    "From": record["from_number"],
-                    "To": record["to_number"],
-                    "Units": str(record["units"]),
-                    "TotalRate": "0.00350",
-                    "TotalAmount": "0.00350",
-                    "MCC": "310",
-                    "MNC": "260",
-                    "ErrorCode": "",
-                    "MessageTime": record["message_time"],
-                }
-                self.carrier.spawn(
-                    self.carrier.message_status(
-                        str(url), method, base, ["queued", "sent", "delivered"]
-                    )
-                )
-        return self.body(202, out)
-
-    async def _call(self, request: web.Request) -> web.Response:
-        data = await self._json(request)
-        for name in ("from", "to", "answer_url"):
-            if not data.get(name):
-                raise _Fail(400, f"{name} parameter is missing")
-        src = str(data["from"])
-        if not _NUMBER.match(src):
-            raise _Fail(400, f"'{src}' is not a valid phone number.")
-        dsts = [d for d in str(data["to"]).split("<") if d]
-        for d in dsts:
-            if not (_NUMBER.match(d) or d.startswith("sip:")):
-                raise _Fail(400, f"'{d}' is not a valid phone number.")
-        now = self.clock()
-        uuids = [self.add_call(src=src, dst=d, when=now, duration=0)["call_uuid"] for d in dsts]
-        for d, cuuid in zip(dsts, uuids, strict=True):
-            self.carrier.spawn(self._run_call(data, src, d, cuuid))
-        return self.body(
-            201, {"message": "call fired", "request_uuid": uuids[0] if len(uuids) == 1 else uuids}
-        )
-
-    async def _run_call(self, data: dict[str, Any], src: str, dst: str, cuuid: str) -> None:
-        """The callbacks of one outbound call, answered at once, lasting 15 seconds."""
-
-        def target(url: str, method: str) -> tuple[str, str] | None:
-            value = data.get(url)
-            return (str(value), str(data.get(method) or "POST")) if value else None
-
-        answer = target("answer_url", "answer_method")
-        assert answer is not None
-        start = self.clock()
-        base = {
-            "CallUUID": cuuid,
-            "RequestUUID": cuuid,
-            "ALegUUID": cuuid,
-            "ALegRequestUUID": cuuid,
-            "From": _digits(src),
-            "To": _digits(dst),
-            "Direction": "outbound",
-            "CallerName": "+" + _digits(src),
-            "BillRate": "0.00850",
-        }
-        end = start + timedelta(seconds=20)
-        final = {
-            "Duration": "15",
-            "BillDuration": "60",
-            "HangupCause": "NORMAL_CLEARING",
-            "HangupCauseName": "Normal Hangup",
-            "HangupCauseCode": "4000",
-            "HangupSource": "Callee",
-            "StartTime": _fmt(start, self.tz)[:19],
-            "AnswerTime": _fmt(start + timedelta(seconds=5), self.tz)[:19],
-            "EndTime": _fmt(end, self.tz)[:19],
-            "TotalCost": "0.00850",
-        }
-        await self.carrier.run_call(
-            answer,
-            base,
-            ring=target("ring_url", "ring_method"),
-            hangup=target("hangup_url", "hangup_method"),
-            final=final,
-            call_id=cuuid,
-            destination=dst,
-        )
-
-    async def _control(self, request: web.Request, cuuid: str) -> web.StreamResponse:
-        """Hang up (DELETE) or transfer (POST) a live call."""
-        if request.method == "DELETE":
-            if not self.carrier.hang_up(cuuid):
-                raise _Fail(404, "not found")
-            return web.Response(status=204)
-        data = await self._json(request)
-        legs = data.get("legs")
-        if legs not in ("aleg", "bleg", "both"):
-            raise _Fail(400, "legs must be one of aleg, bleg, both")
-        if legs != "aleg":
-            raise _Fail(400, "this call has no B leg to transfer")
-        url = data.get("aleg_url")
-        if not isinstance(url, str) or not re.match(r"^https?://", url):
-            raise _Fail(400, "aleg_url parameter is required for legs aleg")
-        method = str(data.get("aleg_method") or "POST").upper()
-        if method not in ("GET", "POST"):
-            raise _Fail(400, "aleg_method must be GET or POST")
-        if cuuid not in self.state.calls or not self.carrier.transfer(cuuid, url, method):
-            raise _Fail(404, "not found")
-        return self.body(202, {"message": "call transfered"})
-
-    def _cancel(self, request: web.Request, ruuid: str) -> web.StreamResponse:
-        """Cancel a call request that has not been answered yet."""
-        if request.method != "DELETE":
-            raise _Fail(405, "Method Not Allowed")
-        if not self.carrier.cancel(ruuid):
-            raise _Fail(404, "not found")
-        return web.Response(status=204)
 
     def _list(self, request: web.Request, kind: str) -> web.Response:
         q = request.query
