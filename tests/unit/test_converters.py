@@ -146,3 +146,13 @@ def test_plivo_error_and_meta() -> None:
     assert meta["next"] == "/v1/Account/MA/Message/?limit=20&offset=40"
     assert meta["previous"] == "/v1/Account/MA/Message/?limit=20&offset=0"
     assert plivo.format_time(datetime(2025, 5, 1, 12, tzinfo=UTC)) == "2025-05-01 12:00:00+00:00"
+
+
+def test_a_sid_or_uuid_with_a_trailing_newline_is_refused() -> None:
+    # "$" in a pattern also matches before a final newline: a path segment "CA…%0A" must not
+    # pass for a SID and reach the upstream as one.
+    sid = "CA" + "ab" * 16
+    assert twilio.is_sid(sid) and not twilio.is_sid(sid + "\n")
+    with pytest.raises(ValueError):
+        twilio.uuid_from_sid(sid + "\n")
+    assert not twilio.is_uuid("0936ec98-7c4c-11e7-9891-06ad4ba32f2b\n")

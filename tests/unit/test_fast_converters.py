@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from proxy.pipeline import converter_kit
 from proxy.pipeline.converters import ConversionError, build_converter
 from proxy.providers.plivo import rest as plivo
+from proxy.providers.twilio import dates as twilio_dates
 from proxy.providers.twilio import rest as twilio
 from tests.unit.pipeline_records import SWEEP
 
@@ -269,15 +270,15 @@ def test_formatters_match_the_standard_library(instant: datetime) -> None:
 
 
 def test_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(twilio, "_MAX_DATE_PREFIXES", 3)
+    monkeypatch.setattr(twilio_dates, "_MAX_DATE_PREFIXES", 3)
     for day in range(1, 20):
         instant = datetime(2017, 5, day, 16, 6, 14, tzinfo=UTC)
         text = rfc2822(instant)
         assert twilio.rfc2822(instant) == text
         assert twilio.utc_text(text) == f"2017-05-{day:02d} 16:06:14"
-        assert len(twilio._ISO_DATES) <= 3 and len(twilio._DATE_PREFIXES) <= 3
+        assert len(twilio_dates._ISO_DATES) <= 3 and len(twilio_dates._DATE_PREFIXES) <= 3
         assert twilio.rfc2822_of_plivo(f"2017-05-{day:02d} 21:36:14+05:30") == text
-        assert len(twilio._MINUTE_HEADS) <= 3
+        assert len(twilio_dates._MINUTE_HEADS) <= 3
     cached = converter_kit.cached_text(str, maxsize=2)
     assert [cached(x) for x in "abcab"] == list("abcab")
 
