@@ -125,7 +125,8 @@ def _random_hex(size: int) -> str:
     # The random module's generator, not os.urandom: no system call per request, and a trace
     # id is a correlation handle, never a secret. Workers are separate interpreters, each
     # seeded on its own. (All zeros, which the spec forbids, has odds of 2**-64 at most.)
-    text = random.randbytes(size).hex()
+    # getrandbits and a format: two C calls (randbytes is Python code around getrandbits).
+    text = f"{random.getrandbits(size * 8):0{size * 2}x}"
     return text if text.strip("0") else "1".rjust(size * 2, "0")
 
 
