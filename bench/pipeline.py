@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.run import BASE_TIME as BASE  # noqa: E402
 from bench.run import IST, MESSAGE  # noqa: E402
+from proxy.engine.aliases import resolve_as_is  # noqa: E402
 from proxy.engine.exchange import Exchange  # noqa: E402
 from proxy.ops.metrics import PIPELINE_FALLBACKS  # noqa: E402
 from proxy.pipeline.fused import SWITCH, enabled  # noqa: E402
@@ -241,6 +242,8 @@ def exchange(config: Config, path: str) -> tuple[CompiledRoute, Exchange]:
         upstream_method="GET",
         upstream_path=path,
     )
+    # The id used as it is, as a store with no alias recorded answers (proxy.engine.aliases).
+    resolve_as_is(route.settings.resolve, ex.path_params, ex.params)
     ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
     return route, ex
 

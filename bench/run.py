@@ -565,6 +565,15 @@ def main() -> int:
             f"{med['cpu_us']:.0f} | {rss[c.name]:.1f} | {versus} | {_errors(c.runs)} |"
         )
     one = cpu.get("Dialect fetch (translating)")
+    passing = cpu.get("aiohttp pass-through")
+    if one and passing:
+        print(
+            f"\nSame run, CPU per request: a translated fetch costs {one / passing:.2f}x the "
+            "plain aiohttp pass-through (the ratio to compare across runs and machines)."
+        )
+    relayed = cpu.get("Dialect status callback (verified, translated, relayed)")
+    if one and relayed:
+        print(f"A translated status callback costs {relayed / one:.2f}x a translated fetch.")
     page = cpu.get("Dialect list page of 1000 (50 upstream calls)")
     if one and page:
         print(
@@ -578,6 +587,17 @@ def main() -> int:
             f"{slow['page_ms']:.1f} ms ({slow['page_ms'] / slow['fetch_ms']:.1f} fetches; its 50 "
             "Plivo requests go out at once)."
         )
+    if not args.only:
+        # The record pipelines alone, no server: the per-record cost a list page multiplies.
+        records = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "pipeline.py")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        print("\nCPU per record of the shipped record pipelines (bench/pipeline.py):\n")
+        print(records.stdout.strip() or f"bench/pipeline.py failed: {records.stderr[-400:]}")
     if soak:
         print(
             f"Memory soak: {soak['requests']:,} fetches in {soak['seconds']:.0f} s; RSS "
