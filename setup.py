@@ -71,6 +71,10 @@ COMPILED = [
     "proxy/engine/render.py",
     "proxy/engine/routing.py",
     "proxy/engine/upstream.py",
+    "proxy/callbacks/tokens.py",
+    "proxy/callbacks/signatures.py",
+    "proxy/callbacks/issuer.py",
+    "proxy/callbacks/app_client.py",
 ]
 # Where a build records what it compiled from (read by proxy/runtime/build_info.py).
 RECORD = "proxy/runtime/compiled_sources.json"

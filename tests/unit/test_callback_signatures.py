@@ -6,19 +6,22 @@ checked against in practice, so every scheme is checked both ways against them.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from multidict import MultiDict
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict
 from plivo.utils import validate_signature, validate_v3_signature
 from plivo.utils.signature_v3 import construct_get_url, construct_post_url, get_signature_v3
 from twilio.request_validator import RequestValidator
 
 from proxy.callbacks.signatures import (
+    MAX_PREPARED_KEYS,
     PLIVO_MA_V3,
     PLIVO_V2,
     PLIVO_V2_NONCE,
@@ -373,6 +376,40 @@ def test_plivo_headers_are_looked_up_case_insensitively() -> None:
     assert verify_plivo(headers, URL, "POST", PLIVO_PARAMS, b"", PLIVO_TOKEN) is Verdict.OK
     headers = {name.upper(): value for name, value in GOOD_V2.items()}
     assert verify_plivo(headers, URL, "POST", [], b"", PLIVO_TOKEN, scheme="v2") is Verdict.OK
+
+
+def test_headers_as_the_server_gives_them_are_found_in_any_case() -> None:
+    """The server hands over a case-insensitive multidict; its names arrive as the carrier
+    wrote them, in any case."""
+    lower = CIMultiDictProxy(CIMultiDict({k.lower(): v for k, v in GOOD_V3.items()}))
+    assert verify_plivo(lower, URL, "POST", PLIVO_PARAMS, b"", PLIVO_TOKEN) is Verdict.OK
+    upper = CIMultiDictProxy(CIMultiDict({k.upper(): v for k, v in GOOD_V2.items()}))
+    verdict = verify_plivo(upper, URL, "POST", [], b"", PLIVO_TOKEN, scheme="v2")
+    assert verdict is Verdict.OK
+    none = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/x-www-form-urlencoded"}))
+    assert verify_plivo(none, URL, "POST", [], b"", PLIVO_TOKEN) is Verdict.MISSING_HEADER
+    signature = twilio_signature("tok", TWILIO_URL, TWILIO_PARAMS)
+    twilio = CIMultiDictProxy(CIMultiDict({"x-twilio-signature": signature}))
+    verdict = verify_twilio(twilio, TWILIO_URL, "POST", TWILIO_PARAMS, b"", "tok")
+    assert verdict is Verdict.OK
+
+
+def test_signatures_stay_right_as_more_tokens_sign_than_are_kept_ready() -> None:
+    tokens = [f"token-{i}" for i in range(MAX_PREPARED_KEYS + 10)]
+
+    def expected(token: str, message: str, digest: str) -> str:
+        mac = hmac.new(token.encode(), message.encode(), digest).digest()
+        return base64.b64encode(mac).decode()
+
+    for order in (tokens, tokens[::-1], tokens):
+        for token in order:
+            string = twilio_string(TWILIO_URL, TWILIO_PARAMS)
+            assert twilio_signature(token, TWILIO_URL, TWILIO_PARAMS) == expected(
+                token, string, "sha1"
+            )
+            assert plivo_v2_signature(token, URL, PLIVO_NONCE) == expected(
+                token, plivo_v2_string(URL, PLIVO_NONCE), "sha256"
+            )
 
 
 def test_plivo_v3_tampered_parameter_fails() -> None:

@@ -22,6 +22,7 @@ from proxy.callbacks.tokens import (
     MAX_TOKEN_LENGTH,
     Callback,
     InvalidToken,
+    OpenedTokens,
     callback_url,
     check_url_allowed,
     derive_key,
@@ -491,3 +492,102 @@ def test_ip_hosts_match_exactly() -> None:
     assert check_url_allowed("http://10.0.0.1/x", ["10.0.0.1"])
     assert not check_url_allowed("http://10.0.0.10/x", ["10.0.0.1"])
     assert not check_url_allowed("http://[::2]/x", ["::1"])
+
+
+# --- remembered tokens -----------------------------------------------------------------------
+
+
+def _status(i: int) -> Callback:
+    return Callback("message-status", f"https://app.example.com/status/{i}", "POST", "AC1")
+
+
+def test_a_remembered_token_opens_to_what_parsing_gives() -> None:
+    opened = OpenedTokens(KEY)
+    token = make_token(FULL, KEY)
+    first = opened.open(token)
+    assert token in opened
+    again = opened.open(token)
+    assert first == again == parse_token(token, KEY)
+    assert dict(again.extra) == dict(FULL.extra)
+
+
+def test_an_altered_copy_of_a_remembered_token_is_still_refused() -> None:
+    opened = OpenedTokens(KEY)
+    token = make_token(ANSWER, KEY)
+    opened.open(token)
+    body, _, mac = token.rpartition(".")
+    flipped = "A" if mac[-1] != "A" else "B"
+    for altered in (f"{body}.{mac[:-1]}{flipped}", token[:-1], token + "A", "x" + token[1:]):
+        with pytest.raises(InvalidToken):
+            opened.open(altered)
+        assert altered not in opened
+    assert len(opened) == 1
+
+
+def test_a_token_remembered_under_one_key_is_refused_under_another() -> None:
+    # A reload with a new key builds a new OpenedTokens: nothing the old one kept carries over.
+    before, after = OpenedTokens(KEY), OpenedTokens(OTHER_KEY)
+    token = make_token(ANSWER, KEY)
+    before.open(token)
+    with pytest.raises(InvalidToken, match="bad mac"):
+        after.open(token)
+    assert token not in after
+
+
+def test_refusals_are_not_remembered() -> None:
+    opened = OpenedTokens(KEY)
+    forged = make_token(ANSWER, OTHER_KEY)
+    for _ in range(3):
+        with pytest.raises(InvalidToken, match="bad mac"):
+            opened.open(forged)
+    assert len(opened) == 0
+
+
+def test_the_cache_keeps_its_entry_bound_dropping_the_least_recently_used() -> None:
+    opened = OpenedTokens(KEY, max_entries=8)
+    tokens = [make_token(_status(i), KEY) for i in range(20)]
+    for token in tokens[:8]:
+        opened.open(token)
+    opened.open(tokens[0])  # used again: now the most recent
+    for token in tokens[8:]:
+        opened.open(token)
+        assert len(opened) <= 8
+    assert tokens[0] not in opened  # pushed out by the twelve that came after its last use
+    assert all(token in opened for token in tokens[-8:])
+    assert all(opened.open(token) == _status(i) for i, token in enumerate(tokens))
+
+
+def test_the_cache_keeps_its_size_bound() -> None:
+    opened = OpenedTokens(KEY, max_entries=1000, max_chars=16 * 1000)
+    for i in range(200):
+        callback = Callback("action", ANSWER.url, "POST", "AC1", extra={"n": f"{i:0300d}"})
+        assert opened.open(make_token(callback, KEY)) == callback
+        assert opened.chars <= opened.max_chars
+    assert 0 < len(opened) < 200
+
+
+def test_a_token_too_heavy_to_keep_is_opened_every_time() -> None:
+    opened = OpenedTokens(KEY, max_chars=16 * 1000)
+    heavy = Callback("action", ANSWER.url, "POST", "AC1", extra={"resume": "a" * 5000})
+    token = make_token(heavy, KEY)
+    assert opened.open(token) == heavy
+    assert token not in opened and opened.chars == 0
+
+
+def test_kinds_not_worth_keeping_are_not_kept() -> None:
+    opened = OpenedTokens(KEY, skip_kinds=frozenset({"document"}))
+    once = Callback("document", ANSWER.url, "POST", "AC1", extra={"once": "abc"})
+    token = make_token(once, KEY)
+    assert opened.open(token) == once
+    assert token not in opened
+
+
+def test_a_remembered_callback_cannot_be_changed_by_whoever_got_it() -> None:
+    opened = OpenedTokens(KEY)
+    token = make_token(FULL, KEY)
+    got = opened.open(token)
+    with pytest.raises(AttributeError):
+        got.url = "https://evil.example/"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        got.extra["resume"] = "x"  # type: ignore[index]
+    assert opened.open(token) == FULL
