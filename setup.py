@@ -36,6 +36,7 @@ COMPILED = [
     "proxy/ops/tracecontext.py",
     "proxy/engine/auth.py",
     "proxy/codecs/json_codec.py",
+    "proxy/codecs/form_codec.py",
     "proxy/pipeline/converters.py",
     "proxy/pipeline/converter_kit.py",
     "proxy/pipeline/converters_amounts.py",

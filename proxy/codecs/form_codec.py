@@ -25,9 +25,12 @@ _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 
 def _field(raw: bytes, charset: str) -> str:
-    if _BAD_ESCAPE.search(raw):
-        raise DecodeError("body is not valid form data: bad percent-encoding")
     try:
+        if b"%" not in raw:
+            # Most names and many values: nothing to unquote (one C call instead of three).
+            return (raw.replace(b"+", b" ") if b"+" in raw else raw).decode(charset)
+        if _BAD_ESCAPE.search(raw):
+            raise DecodeError("body is not valid form data: bad percent-encoding")
         return unquote_to_bytes(raw.replace(b"+", b" ")).decode(charset)
     except UnicodeDecodeError:
         raise DecodeError(f"body is not valid form data in charset {charset}") from None
