@@ -23,6 +23,8 @@ DEMO_ENV = {
     "TWILIO_AUTH_TOKEN": "demo-twilio-auth-token",
     "PLIVO_AUTH_ID": "MADEMO00000000000001",
     "PLIVO_AUTH_TOKEN": "demo-plivo-auth-token",
+    # The built-in Plivo mock's account zone (Asia/Kolkata, which keeps one offset all year).
+    "PLIVO_TIMEZONE": "+05:30",
 }
 
 

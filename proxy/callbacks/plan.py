@@ -13,6 +13,11 @@ from proxy.pipeline.step import Step
 if TYPE_CHECKING:
     from proxy.callbacks.aliases import CompiledAlias
 
+# The token ``extra`` that marks a callback URL the carrier is given with no app behind it (the
+# ``callback`` step's ``always``): the relay verifies it, records what its kind records (its
+# alias) and answers the carrier 2xx itself; no app is called.
+NO_APP = "no-app"
+
 
 class CompiledKind:
     """A callback kind as the config describes it, with its steps compiled; ``alias``: the id

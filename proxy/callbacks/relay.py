@@ -20,7 +20,10 @@ signature (403): Dialect is never an open relay.
 A kind with an ``alias`` (the voice kinds of a Plivo carrier) has its id pair recorded in the
 shared store once the carrier's signature is verified (``proxy.callbacks.aliases``): the REST
 routes that resolve then find the call a client's request SID stands for. The callback never
-waits for that write.
+waits for that write. A URL the carrier was given with no app behind it (the ``callback``
+step's ``always``: a Plivo call's hang-up and ring URLs when the app asked for no status
+callback) exists for that record alone: once verified and noted it is answered 204 and no app
+is called (``outcome="recorded"``).
 
 An inline document (kind ``document``: Twilio's ``update(twiml=…)``, sealed in the token by the
 ``callback`` step) calls no app: the relay translates the sealed document and serves it once,
@@ -42,7 +45,7 @@ from proxy.callbacks.aliases import AliasRecorder
 from proxy.callbacks.answers import DocumentAnswers
 from proxy.callbacks.app_client import AppClient, flat
 from proxy.callbacks.issuer import INLINE_KIND, Issuer
-from proxy.callbacks.plan import CompiledKind
+from proxy.callbacks.plan import NO_APP, CompiledKind
 from proxy.callbacks.tokens import Callback, InvalidToken
 from proxy.engine.aliases import AliasStore
 from proxy.engine.errors import StepError
@@ -216,6 +219,8 @@ class Relay:
         self._verify(request, callback, pairs, account)
         if compiled.alias is not None:  # only once verified: nobody else may write aliases
             self.aliases.note(compiled.alias, pairs, account, request_id)
+        if callback.extra.get(NO_APP):  # no app asked for it: the record was the point
+            return Response(204, b""), "recorded"
         if callback.kind == INLINE_KIND:
             return await self.answers.inline(compiled, callback, account, request_id)
         target = self._target(callback, dict(pairs))

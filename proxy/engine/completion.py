@@ -2,8 +2,10 @@
 
 The replies either stand (a 2xx, or failures a gathering step accepts) and go through the
 route's response steps, or the first failure becomes the client's problem through the route's
-error rules. ``finish`` is also what ``dialect translate`` runs on a body given offline, so a
-rule's effect there is the one a client sees.
+error rules. A reply that a later call was made in place of (``then`` with ``on_status``: a
+call in progress has no record yet, so its live state is asked for) is set aside first: the
+later answer is the one that counts. ``finish`` is also what ``dialect translate`` runs on a
+body given offline, so a rule's effect there is the one a client sees.
 
 A fetch then gets its validators, or the 304 that stands for it (``conditional``); an upstream
 that answered the client's own condition with 304 is passed on as 304. An upstream error that
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from proxy.engine import conditional, render
 from proxy.engine.errors import UpstreamProblem
-from proxy.engine.exchange import Exchange
+from proxy.engine.exchange import Exchange, UpstreamReply
 from proxy.engine.upstream_calls import UpstreamCalls, retry_after, upstream_problem
 from proxy.http.headers import downstream_headers
 from proxy.http.messages import Response
@@ -31,7 +33,7 @@ def finish(ex: Exchange) -> Response:
     """The answer to ``ex.replies``: response steps and render, or the upstream's problem."""
     route = ex.route
     assert route is not None
-    replies = ex.replies
+    replies = standing(ex.replies)
     first = replies[0]
     if first.status == 304 and conditional.not_modified_upstream(ex):
         return conditional.upstream_not_modified(first.headers)
@@ -61,3 +63,13 @@ def finish(ex: Exchange) -> Response:
         if key.lower() not in ("content-type", "content-length"):
             response.headers.add(key, value)
     return response
+
+
+def standing(replies: list[UpstreamReply]) -> list[UpstreamReply]:
+    """The replies that answer the request: one that a later call was made in place of (a
+    second call on the first one's failure, ``then`` with ``on_status``) no longer does, so
+    the later call's answer, success or failure, is the one the client gets."""
+    replaced = [r.call.replaces for r in replies if r.call.replaces is not None]
+    if not replaced:
+        return replies
+    return [r for r in replies if not any(r is gone for gone in replaced)]

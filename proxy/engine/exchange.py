@@ -58,6 +58,7 @@ class UpstreamCall:
         note: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         alternatives: list[str] | None = None,
+        replaces: UpstreamReply | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -69,6 +70,9 @@ class UpstreamCall:
         self.params = params
         # Paths tried in order while the upstream answers 404 (SM… then MM…).
         self.alternatives: list[str] = alternatives if alternatives is not None else []
+        # An earlier reply this call answers in place of (a second call made because the first
+        # failed, ``then`` with ``on_status``): that reply no longer answers the request.
+        self.replaces = replaces
 
     def __repr__(self) -> str:
         return f"UpstreamCall({self.method} {self.path} query={self.query!r})"
@@ -183,7 +187,10 @@ class Exchange:
                 "path": self.path_params,
                 "query": dict(self.query),
                 "account": {"sid": account.account_sid if account else None},
-                "upstream": {"user": account.upstream.user if account else None},
+                "upstream": {
+                    "user": account.upstream.user if account else None,
+                    "timezone": account.upstream.timezone if account else None,
+                },
                 "route": {"name": self.route_name, "path": self.path, "method": self.method},
                 "now": self.started,
                 "status": self.status,

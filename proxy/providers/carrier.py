@@ -14,20 +14,30 @@ Signatures: Plivo signs voice callbacks with V3 and messaging callbacks with V2
 (``X-Plivo-Signature-V3``/``-V2`` with their nonces); Twilio signs every callback with
 ``X-Twilio-Signature``. Both with the account's auth token.
 
-Call control: a call is *live* from its create until its hang-up callback. A ``<Pause>`` or
-``<Wait>`` holds it for its ``length`` (at most ``MAX_HOLD`` seconds), and a REST request may
-act on it meanwhile: ``transfer`` makes the carrier fetch a new document (kind ``transfer``)
-as the real ones do, ``hang_up`` ends it, ``cancel`` ends one that was not answered yet. A
-call to ``UNANSWERED`` rings until it is canceled or hung up (at most ``MAX_HOLD`` seconds),
-like a phone nobody picks up, so that a test can cancel a call that is still ringing.
+Call control: a call is *live* from its create (``place``) until it ends, just before its
+hang-up callback. A ``<Pause>`` or ``<Wait>`` holds it for its ``length`` (at most
+``MAX_HOLD`` seconds), and a REST request may act on it meanwhile: ``transfer`` makes the
+carrier fetch a new document (kind ``transfer``) as the real ones do, ``hang_up`` ends it,
+``cancel`` ends one that was not answered yet. ``on_end`` tells the mock how the call ended
+before the hang-up callback goes out, so that its record exists by the time the app hears of
+the end, as on the real carriers.
+
+Destinations that never answer (digits, with or without ``+``), so that a test can make a call
+end as a real one may:
+
+- ``UNANSWERED`` (``+14155550199``) rings until the call is canceled or hung up, or until its
+  ring timeout (the create's ``ring_timeout``/``Timeout``, at most ``MAX_HOLD`` seconds):
+  then it ends ``no-answer``, like a phone nobody picks up;
+- ``BUSY`` (``+14155550198``) ends at once ``busy``, without ringing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
@@ -41,8 +51,10 @@ Style = Literal["plivo", "twilio"]
 MAX_DOCUMENTS = 20
 TIMEOUT = 10.0
 MAX_HOLD = 60.0
-# A destination (digits, no "+") that rings until the call is canceled.
+# Destinations (digits, no "+") that never answer: one rings until canceled or its ring
+# timeout, the other is busy.
 UNANSWERED = "14155550199"
+BUSY = "14155550198"
 
 
 @dataclass
@@ -50,8 +62,12 @@ class LiveCall:
     """A call the carrier is running: what it is doing, and what REST requests asked of it."""
 
     call_id: str
-    state: str = "ringing"  # ringing, in-progress, then completed or canceled
+    state: str = "ringing"  # ringing, in-progress, then completed, canceled, no-answer or busy
     commands: asyncio.Queue[tuple[str, str, str]] = field(default_factory=asyncio.Queue)
+    # The carrier's clock: when the call was placed, answered (None: never) and ended.
+    started: datetime | None = None
+    answered: datetime | None = None
+    ended: datetime | None = None
 
 
 @dataclass
@@ -78,10 +94,17 @@ class CarrierLog:
 class Carrier:
     """Makes one provider's callbacks, signed with ``auth_token``."""
 
-    def __init__(self, style: Style, auth_token: str, digits: str = "1234") -> None:
+    def __init__(
+        self,
+        style: Style,
+        auth_token: str,
+        digits: str = "1234",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.style = style
         self.auth_token = auth_token
         self.digits = digits
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.log = CarrierLog()
         self.tasks: set[asyncio.Task[None]] = set()
         self.live: dict[str, LiveCall] = {}
@@ -164,6 +187,15 @@ class Carrier:
 
     # -- calls ---------------------------------------------------------------------------------
 
+    def place(self, call_id: str) -> LiveCall:
+        """The call is live from now (its create), before ``run_call`` starts on it: a REST
+        request right after the create finds it ringing."""
+        call = self.live.get(call_id)
+        if call is None:
+            call = LiveCall(call_id, started=self.clock())
+            self.live[call_id] = call
+        return call
+
     async def run_call(
         self,
         answer: tuple[str, str],
@@ -174,33 +206,54 @@ class Carrier:
         final: Mapping[str, str] | None = None,
         call_id: str | None = None,
         destination: str = "",
+        ring_timeout: float | None = None,
+        on_end: Callable[[LiveCall], Mapping[str, str]] | None = None,
     ) -> str:
         """Ring, answer, run the documents, hang up: the callbacks of one outbound call.
-        ``call_id`` makes the call live for REST call control while it runs. The call's final
-        state: ``completed``, ``canceled`` or ``no-answer``."""
-        call = LiveCall(call_id or str(uuid.uuid4()))
-        self.live[call.call_id] = call
+        ``call_id`` makes the call live for REST call control while it runs. ``on_end`` hears
+        how the call ended before the hang-up callback goes out, and may add to its
+        parameters. The call's final state: ``completed``, ``canceled``, ``no-answer`` or
+        ``busy``."""
+        call = self.place(call_id or str(uuid.uuid4()))
+        number = destination.lstrip("+")
         try:
-            if ring is not None:
-                await self.send("ring", *ring, {**base, **self._status("ringing")}, voice=True)
-            if destination.lstrip("+") == UNANSWERED:
-                # Ends unanswered: canceled (or hung up) by a REST request, or nobody picks up.
-                command = await self._hold(call, MAX_HOLD)
-                call.state = "canceled" if command is not None else "no-answer"
+            if number == BUSY:
+                call.state = "busy"  # no ringing, no answer: straight to the hang-up
             else:
-                call.state = "in-progress"
-                await self._run_documents(answer, base, call)
+                await self._ring_and_answer(call, number, answer, base, ring, ring_timeout)
         finally:
             self.live.pop(call.call_id, None)
-            unanswered = call.state in ("canceled", "no-answer")
+            call.ended = self.clock()
+            unanswered = call.state in _UNANSWERED_STATES
             call.state = call.state if unanswered else "completed"
+            told = dict(on_end(call)) if on_end is not None else {}
             if hangup is not None:
-                params = {**base, **(final or {}), **self._status(call.state)}
+                params = {**base, **(final or {}), **self._status(call.state), **told}
                 if unanswered:
                     params.update({k: "0" for k in _DURATIONS if k in params})
                 await self.send("hangup", *hangup, params, voice=True)
             self.log.done.set()
         return call.state
+
+    async def _ring_and_answer(
+        self,
+        call: LiveCall,
+        number: str,
+        answer: tuple[str, str],
+        base: Mapping[str, str],
+        ring: tuple[str, str] | None,
+        ring_timeout: float | None,
+    ) -> None:
+        if ring is not None:
+            await self.send("ring", *ring, {**base, **self._status("ringing")}, voice=True)
+        if number == UNANSWERED:
+            # Ends unanswered: canceled (or hung up) by a REST request, or nobody picks up.
+            command = await self._hold(call, MAX_HOLD if ring_timeout is None else ring_timeout)
+            call.state = "canceled" if command is not None else "no-answer"
+            return
+        call.state = "in-progress"
+        call.answered = self.clock()
+        await self._run_documents(answer, base, call)
 
     def transfer(self, call_id: str, url: str, method: str) -> bool:
         """Make an answered call fetch ``url`` next (Plivo's transfer, Twilio's redirect);
@@ -367,7 +420,8 @@ _TWIML = frozenset(
         "Sms", "Message",
     }
 )  # fmt: skip
-# What a canceled call reports as lasting: nothing.
+# How a call that was never answered ends; what it reports as lasting: nothing.
+_UNANSWERED_STATES = frozenset({"canceled", "no-answer", "busy"})
 _DURATIONS = ("Duration", "BillDuration", "CallDuration")
 
 

@@ -74,6 +74,22 @@ def _compile(model: ConfigModel, router: Router, problems: Problems) -> Callback
     for where, step in steps:
         if step.kind not in kinds:
             problems.append((where, f"callback kind {step.kind!r} is not under callbacks.kinds"))
+        elif step.always and kinds[step.kind].document != "none":
+            problems.append(
+                (
+                    f"{where}.always",
+                    f"kind {step.kind!r} is answered with a document, which a URL with no app "
+                    "behind it has none of: only 'document: none' kinds may be 'always'",
+                )
+            )
+        elif step.always and kinds[step.kind].alias is None:
+            problems.append(
+                (
+                    f"{where}.always",
+                    f"a URL with no app behind it only records the kind's alias: kind "
+                    f"{step.kind!r} records none (an 'alias: {{name: …}}' under callbacks.kinds)",
+                )
+            )
     problems.extend(p for p in dict.fromkeys(compiler.problems) if p not in problems)
     carrier = model.upstreams[settings.upstream].style
     return CallbackPlan(issuer, kinds, carrier, derived)

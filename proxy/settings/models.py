@@ -109,12 +109,24 @@ class UpstreamSettings(_Strict):
 class Credentials(_Strict):
     user: str = Field(min_length=1)
     secret: SecretStr
+    # The upstream account's own time zone, for the times it writes without an offset (a Plivo
+    # live call's session_start): an IANA name, UTC or ±HH:MM; steps read it as
+    # ``$upstream.timezone`` (``local_time``).
+    timezone: str = "UTC"
 
     @field_validator("secret")
     @classmethod
     def _not_empty(cls, v: SecretStr) -> SecretStr:
         if not v.get_secret_value():
             raise ValueError("must not be empty")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from proxy.steps.local_time import zone_named  # the one reading of a zone name
+
+        zone_named(v)
         return v
 
 

@@ -77,6 +77,7 @@ is a path, or one of these request values:
 | `$query.NAME` | a query-string parameter |
 | `$account.sid` | the account the caller authenticated as |
 | `$upstream.user` | the user the proxy presents upstream (a Plivo auth id, a Twilio account SID) |
+| `$upstream.timezone` | its time zone (`accounts[].upstream.timezone`; `UTC` unless set) |
 | `$route.name`, `$route.path`, `$route.method` | the route's name; the client's path, method |
 | `$now` | the time the request arrived |
 | `$status` | the HTTP status of the answer so far (response phase) |

@@ -24,6 +24,7 @@ from proxy.steps.convert import Convert
 from proxy.steps.drop import Drop
 from proxy.steps.each import Each, NestedSteps, Use
 from proxy.steps.fan_out import FanOut, Gather
+from proxy.steps.local_time import LocalTime
 from proxy.steps.map_values import MapValues
 from proxy.steps.paginate import Paginate
 from proxy.steps.recase import Recase
@@ -44,6 +45,7 @@ REGISTRY: Mapping[str, type[Step]] = {
     "set": SetValue,
     "map_values": MapValues,
     "convert": Convert,
+    "local_time": LocalTime,
     "require": Require,
     "status": Status,
     "to_header": ToHeader,

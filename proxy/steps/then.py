@@ -11,9 +11,19 @@ answer's, a 204 of a delete included), or at ``into``.
 ``path`` is a template read against the first call's body and the request context (each value
 percent-encoded as one path segment); without it the second call goes to the first call's path.
 ``params`` are the second call's parameters, each a reference (``$request.alias``), absent ones
-left out. When the first call succeeded but the path cannot be made (the lookup found nothing),
-the client gets ``error``. One ``then`` per route; a failing second call is answered through the
-route's error rules like the first.
+left out; ``query`` adds fixed query parameters (``{status: live}``). When the first call
+succeeded but the path cannot be made (the lookup found nothing), the client gets ``error``.
+One ``then`` per route; a failing second call is answered through the route's error rules like
+the first.
+
+``on_status`` turns it into a fallback: the second call is made only when the first one
+*failed* with one of these statuses (400-599), and its answer stands in place of the first
+one's, success or failure; a first call that succeeded, or failed otherwise, is answered as
+it is, and no second call is made. Plivo serves a call's record only once the call has ended,
+and a call in progress at the same path with ``?status=live``: one more upstream call, only on
+that 404. With ``on_status`` there is no first document to put the answer ``into``, and no
+``error``: a path that cannot be made leaves the first call's failure as the answer. The
+response steps after it can tell the two answers apart by their fields (``when``).
 
 Examples::
 
@@ -23,6 +33,7 @@ Examples::
       method: DELETE
       path: "/2010-04-01/Accounts/{$upstream.user}/IncomingPhoneNumbers/{numbers[0].sid}.json"
       error: {status: 404, message: "not found"}
+    - {op: then, on_status: [404], query: {status: live}}
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from proxy.engine.exchange import Exchange, UpstreamCall, UpstreamReply
 from proxy.pipeline.paths import MISSING, DataPath
@@ -55,7 +66,9 @@ class Then(Step, FollowsUpstream):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
     path: str | None = None
     params: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
     into: str | None = None
+    on_status: list[int] | None = None
     error: ErrorSpec | None = None
     _path: Template | None = PrivateAttr(default=None)
     _params: list[tuple[str, Ref]] = PrivateAttr(default_factory=list)
@@ -67,6 +80,37 @@ class Then(Step, FollowsUpstream):
         if v is not None and not v.startswith("/"):
             raise ValueError("the upstream path must start with '/'")
         return v
+
+    @field_validator("query")
+    @classmethod
+    def _named(cls, v: dict[str, str]) -> dict[str, str]:
+        if any(not name for name in v):
+            raise ValueError("a query parameter needs a name")
+        return v
+
+    @field_validator("on_status")
+    @classmethod
+    def _failures(cls, v: list[int] | None) -> list[int] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("'on_status' lists at least one status")
+        if any(not 400 <= status <= 599 for status in v):
+            raise ValueError(
+                "'on_status' lists failure statuses (400-599): after a success "
+                "the second call is made without it"
+            )
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _fallback_alone(self) -> Then:
+        if self.on_status is not None and (self.into is not None or self.error is not None):
+            raise ValueError(
+                "with 'on_status' the second call's answer stands in place of the first one's "
+                "failure: there is no document to put it 'into', and no 'error' (a path that "
+                "cannot be made leaves the first failure as the answer)"
+            )
+        return self
 
     def model_post_init(self, _: Any) -> None:
         compiled(self, "_path", Template(self.path) if self.path is not None else None)
@@ -81,20 +125,34 @@ class Then(Step, FollowsUpstream):
         if not replies or _ours(replies) is not None:
             return []
         first = replies[-1]
-        if not 200 <= first.status < 300:
+        if self.on_status is None:
+            if not 200 <= first.status < 300:
+                return []
+        elif first.status not in self.on_status:
             return []
         path = first.call.path if self._path is None else self._render(ex, first.body)
         if path is None:
-            return []  # apply answers with ``error``
+            return []  # apply answers with ``error``, or the first failure stands
         params: dict[str, Any] = {}
         for name, ref in self._params:
             value = ref.get(ex, first.body)
             if value is not MISSING and value is not None:
                 params[name] = value
-        return [UpstreamCall(self.method, path, params=params, note={_NOTE: True})]
+        return [
+            UpstreamCall(
+                self.method,
+                path,
+                query=list(self.query.items()),
+                params=params,
+                note={_NOTE: True},
+                replaces=first if self.on_status is not None else None,
+            )
+        ]
 
     def apply(self, ex: Exchange, doc: Any) -> Any:
         reply = _ours(ex.replies)
+        if reply is None and self.on_status is not None:
+            return doc  # the first call succeeded: its answer stands, nothing was asked
         if reply is None:
             reason = "the second upstream call could not be made"
             if self.error is not None:

@@ -62,6 +62,7 @@ async def _flow(
         "TWILIO_AUTH_TOKEN": TOKEN,
         "PLIVO_AUTH_ID": PLIVO_ID,
         "PLIVO_AUTH_TOKEN": PLIVO_TOKEN,
+        "PLIVO_TIMEZONE": "+05:30",  # the Plivo mock's account zone
         upstream_var: str(upstream.make_url("")).rstrip("/"),
         "DIALECT_PUBLIC_URL": public,
         "DIALECT_CALLBACK_SECRET": "callback-secret-for-tests",

@@ -118,10 +118,13 @@ async def test_update_url_then_twiml_redirects_a_live_call(p_to_t: Flow) -> None
     await asyncio.wait_for(p_to_t.carrier.log.done.wait(), 10)
 
     # The carrier fetched both through Dialect: the app's URL sealed, then Dialect's own
-    # one-time URL whose Twiml it ran as Plivo XML; no app was asked for that one.
+    # one-time URL whose Twiml it ran as Plivo XML; no app was asked for that one. The ring
+    # URL it was given names no app (none asked for ringing): Dialect answered it itself.
     log = p_to_t.carrier.log
-    assert [d.kind for d in log.deliveries] == ["answer", "transfer", "transfer", "hangup"]
-    inline = log.deliveries[2]
+    kinds = [d.kind for d in log.deliveries]
+    assert kinds == ["ring", "answer", "transfer", "transfer", "hangup"]
+    assert log.deliveries[0].status == 204
+    inline = log.deliveries[3]
     assert inline.url.startswith(p_to_t.proxy + "/_dialect/callbacks/")
     assert b"<Speak" in inline.body and b"Goodbye" in inline.body and b"<Hangup" in inline.body
     assert log.executed[-3:] == ["(transfer)", "Speak", "Hangup"] and not log.errors

@@ -44,6 +44,7 @@ def facade_env(upstream_url: str) -> dict[str, str]:
         "PLIVO_AUTH_ID": PLIVO_ID,
         "PLIVO_AUTH_TOKEN": PLIVO_TOKEN,
         "PLIVO_API_URL": upstream_url,
+        "PLIVO_TIMEZONE": "+05:30",  # the Plivo mock's account zone
     }
 
 

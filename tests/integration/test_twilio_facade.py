@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import uuid
 from datetime import UTC
 
 import defusedxml.ElementTree as SafeET
 
+from proxy.providers.plivo.mock import PLIVO_MOCK_CARRIER
 from tests.integration.conftest import AUTH, PLIVO_ID, SID, Facade, basic
 
 BASE = f"/2010-04-01/Accounts/{SID}"
@@ -234,19 +236,30 @@ async def test_call_create_fetch_and_list(facade: Facade) -> None:
     call = await resp.json()
     assert call["sid"].startswith("CA") and call["status"] == "queued"
     sent = facade.state.requests[-1].json
-    # The carrier is given a callback URL under the proxy's public base, never the app's own.
-    answer_url = sent.pop("answer_url")
-    assert answer_url.startswith("http://127.0.0.1:8080/_dialect/callbacks/")
-    assert "demo.twilio.com" not in answer_url
-    assert sent == {"from": "14155550100", "to": "14155550111", "answer_method": "POST"}
+    # The carrier is given callback URLs under the proxy's public base, never the app's own:
+    # the answer URL, and ring and hang-up URLs though the app asked for no status callback
+    # (they name no app: Dialect only learns the call's own id from them).
+    urls = [sent.pop(name) for name in ("answer_url", "ring_url", "hangup_url")]
+    assert all(url.startswith("http://127.0.0.1:8080/_dialect/callbacks/") for url in urls)
+    assert not any("demo.twilio.com" in url for url in urls)
+    assert sent == {
+        "from": "14155550100",
+        "to": "14155550111",
+        "answer_method": "POST",
+        "ring_method": "POST",
+        "hangup_method": "POST",
+    }
     # Plivo knows the call by its own call_uuid, not the request id the create's SID carries;
-    # no callback told Dialect which yet, so the call is fetched under its own SID.
+    # no callback told Dialect which (nothing listens at the public URL here), so the call is
+    # fetched under its own SID, once it has ended and has a record.
+    carrier = facade.upstream.app[PLIVO_MOCK_CARRIER]
+    await asyncio.wait_for(carrier.log.done.wait(), 10)
     own = facade.state.call_requests[str(uuid.UUID(call["sid"][2:]))].replace("-", "")
     fetched = await facade.client.get(f"{BASE}/Calls/CA{own}.json", headers=AUTH)
     assert fetched.status == 200, await fetched.text()
     body = await fetched.json()
     assert body["sid"] == "CA" + own != call["sid"] and body["to"] == "+14155550111"
-    assert isinstance(body["duration"], str)
+    assert body["status"] == "completed" and isinstance(body["duration"], str)
     listing = await facade.client.get(f"{BASE}/Calls.json?PageSize=5", headers=AUTH)
     assert listing.status == 200
     assert len((await listing.json())["calls"]) == 5

@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from proxy.providers.carrier import UNANSWERED
-from proxy.providers.plivo.mock import PLIVO_MOCK_STATE, build_plivo_mock
+from proxy.providers.carrier import BUSY, UNANSWERED
+from proxy.providers.plivo.mock import PLIVO_MOCK_CARRIER, PLIVO_MOCK_STATE, build_plivo_mock
 from proxy.providers.plivo.mock_resources import PLIVO_MOCK_RESOURCES
 
 AUTH_ID, TOKEN = "MAMOCKAUTHID00000001", "mock-token"
@@ -104,7 +104,7 @@ def patched_sdk(mock: TestClient[Any, Any]) -> Iterator[str]:
 async def test_real_plivo_sdk_against_the_mock(
     mock: TestClient[Any, Any], patched_sdk: str
 ) -> None:
-    def scenario() -> None:
+    def scenario() -> tuple[str, str]:
         client = plivo.RestClient(AUTH_ID, TOKEN)
         sent = client.messages.create(src="+14155550100", dst="+14155550111", text="hello")
         uuid = sent.message_uuid[0]
@@ -115,17 +115,35 @@ async def test_real_plivo_sdk_against_the_mock(
         assert len(seen) == len(set(seen)) and uuid in seen
         with pytest.raises(plivo.exceptions.ValidationError, match="not a valid phone number"):
             client.messages.create(src="+14155550100", dst="12", text="x")
-        call = client.calls.create(
-            from_="+14155550100", to_="+14155550111", answer_url="http://e.x/a"
-        )
-        # Plivo knows the call by its own call_uuid, not by the request id the create answered.
-        with pytest.raises(plivo.exceptions.ResourceNotFoundError):
-            client.calls.get(call.request_uuid)
+        # A call nobody answers: it rings until the test cancels it.
+        call = client.calls.create(from_="+14155550100", to_=UNANSWERED, answer_url="http://e.x/a")
+        # Plivo knows the call by its own call_uuid, not by the request id the create answered;
+        # while it runs it is a live call, with no record yet.
         call_uuid = state.call_requests[call.request_uuid]
-        assert client.calls.get(call_uuid).call_uuid == call_uuid != call.request_uuid
+        for ident in (call.request_uuid, call_uuid):
+            with pytest.raises(plivo.exceptions.ResourceNotFoundError):
+                client.calls.get(ident)
+        with pytest.raises(plivo.exceptions.ResourceNotFoundError):
+            client.live_calls.get(call.request_uuid)
+        live = client.live_calls.get(call_uuid)
+        assert live.call_uuid == call_uuid and live.request_uuid == call.request_uuid
+        assert live.call_status == "ringing" and live.to == UNANSWERED
+        client.calls.cancel(call.request_uuid)
+        return call.request_uuid, call_uuid
+
+    def ended(request_uuid: str, call_uuid: str) -> None:
+        client = plivo.RestClient(AUTH_ID, TOKEN)
+        record = client.calls.get(call_uuid)
+        assert record.call_uuid == call_uuid != request_uuid
+        assert record.call_state == "CANCEL" and record.answer_time is None
+        with pytest.raises(plivo.exceptions.ResourceNotFoundError):
+            client.live_calls.get(call_uuid)
 
     state = mock.server.app[PLIVO_MOCK_STATE]
-    await asyncio.to_thread(scenario)
+    ids = await asyncio.to_thread(scenario)
+    async with asyncio.timeout(10):  # the carrier ends the canceled call and writes its record
+        await mock.server.app[PLIVO_MOCK_CARRIER].log.done.wait()
+    await asyncio.to_thread(ended, *ids)
 
 
 # -- recordings, message media, numbers (``mock_resources``) ---------------------------------
@@ -249,9 +267,30 @@ async def test_a_call_has_a_request_id_and_its_own_call_id(
     assert mock.server.app[PLIVO_MOCK_STATE].call_requests[request_uuid] == call_uuid
 
     # The call is known by its own id only; its request id finds nothing live or recorded.
-    assert (await mock.get(f"{BASE}/Call/{request_uuid}/", headers=HEADERS)).status == 404
-    record = await (await mock.get(f"{BASE}/Call/{call_uuid}/", headers=HEADERS)).json()
-    assert record["call_uuid"] == call_uuid
+    # While it runs it has no record (CDR) yet: only its live state, as on the real carrier.
+    for ident in (request_uuid, call_uuid):
+        assert (await mock.get(f"{BASE}/Call/{ident}/", headers=HEADERS)).status == 404
+    gone = await mock.get(f"{BASE}/Call/{request_uuid}/?status=live", headers=HEADERS)
+    assert gone.status == 404
+    live = await mock.get(f"{BASE}/Call/{call_uuid}/?status=live", headers=HEADERS)
+    assert live.status == 200
+    shape = await live.json()
+    session_start = shape.pop("session_start")
+    assert shape.pop("api_id")
+    assert shape == {
+        "call_status": "in-progress",
+        "call_uuid": call_uuid,
+        "caller_name": "+14155550100",
+        "direction": "outbound",
+        "from": "14155550100",
+        "to": "14155550111",
+        "request_uuid": request_uuid,
+    }
+    # In the account's zone (+05:30), with no offset: the moment of the create.
+    started = datetime.fromisoformat(session_start + "+05:30")
+    assert session_start[10] == " " and abs(datetime.now(UTC) - started) < timedelta(minutes=1)
+    odd = await mock.get(f"{BASE}/Call/{call_uuid}/?status=later", headers=HEADERS)
+    assert odd.status == 400
     moved = {"legs": "aleg", "aleg_url": base + "/moved"}
     wrong = await mock.post(f"{BASE}/Call/{request_uuid}/", json=moved, headers=HEADERS)
     assert wrong.status == 404
@@ -266,6 +305,14 @@ async def test_a_call_has_a_request_id_and_its_own_call_id(
     path, hangup = heard[-1]
     assert path == "/hangup" and hangup["CallUUID"] == call_uuid
     assert hangup["RequestUUID"] == request_uuid
+    # Ended: its record exists by the time the hang-up is heard, and it is no longer live.
+    ended = await mock.get(f"{BASE}/Call/{call_uuid}/", headers=HEADERS)
+    record = await ended.json()
+    assert ended.status == 200 and record["call_uuid"] == call_uuid
+    assert record["call_state"] == "ANSWER" and record["answer_time"] is not None
+    assert record["call_duration"] == int(hangup["Duration"])
+    live = await mock.get(f"{BASE}/Call/{call_uuid}/?status=live", headers=HEADERS)
+    assert live.status == 404
 
 
 async def test_a_ringing_call_is_canceled_by_its_request_id(
@@ -302,6 +349,64 @@ async def test_a_ringing_call_is_canceled_by_its_request_id(
     async with asyncio.timeout(10):
         await rang.wait()
     assert heard[-1]["CallStatus"] == "cancel" and heard[-1]["RequestUUID"] == request_uuid
+
+
+async def test_calls_nobody_answers_end_busy_or_unanswered_with_their_record(
+    mock: TestClient[Any, Any], aiohttp_server: Any
+) -> None:
+    """The carrier's test numbers: BUSY ends at once, UNANSWERED rings for the create's
+    ring_timeout; neither fetches its answer URL, and each leaves a record of how it ended."""
+    heard: list[tuple[str, dict[str, str]]] = []
+    changed = asyncio.Event()
+
+    async def app(request: web.Request) -> web.Response:
+        heard.append((request.path, {k: str(v) for k, v in (await request.post()).items()}))
+        changed.set()
+        return web.Response(status=204)
+
+    server = await aiohttp_server(_app(app))
+    base = str(server.make_url("")).rstrip("/")
+    bad = await mock.post(
+        f"{BASE}/Call/",
+        json={
+            "from": "14155550100",
+            "to": UNANSWERED,
+            "answer_url": base + "/a",
+            "ring_timeout": 0,
+        },
+        headers=HEADERS,
+    )
+    assert bad.status == 400
+    state = mock.server.app[PLIVO_MOCK_STATE]
+    for number, ring_timeout, status, call_state, code in (
+        (BUSY, None, "busy", "BUSY", "3010"),
+        (UNANSWERED, 1, "no-answer", "NO_ANSWER", "3000"),
+    ):
+        heard.clear()
+        created = await mock.post(
+            f"{BASE}/Call/",
+            json={
+                "from": "14155550100",
+                "to": number,
+                "answer_url": base + "/answer",
+                "hangup_url": base + "/hangup",
+                **({"ring_timeout": ring_timeout} if ring_timeout else {}),
+            },
+            headers=HEADERS,
+        )
+        assert created.status == 201
+        call_uuid = state.call_requests[(await created.json())["request_uuid"]]
+        async with asyncio.timeout(10):
+            while not heard:
+                changed.clear()
+                await changed.wait()
+        [(path, hangup)] = heard
+        assert path == "/hangup" and hangup["CallStatus"] == status
+        assert hangup["HangupCauseCode"] == code and hangup["Duration"] == "0"
+        assert "AnswerTime" not in hangup
+        record = await (await mock.get(f"{BASE}/Call/{call_uuid}/", headers=HEADERS)).json()
+        assert record["call_state"] == call_state and record["answer_time"] is None
+        assert record["call_duration"] == 0 and record["hangup_cause_code"] == int(code)
 
 
 def _app(handler: Any) -> web.Application:

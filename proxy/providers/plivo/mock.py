@@ -11,7 +11,11 @@ Like the real carrier it calls back (``proxy.providers.carrier``). Messages are
 ``mock_messages``: a message sent with a ``url`` gets V2-signed status callbacks. Calls are
 ``mock_calls``: a created call has a ``request_uuid`` (what the create answers, what a cancel
 takes) and its own, different ``call_uuid`` (its record, hang-up and transfer), as on the real
-carrier; its callbacks carry both. Recordings, media and numbers are ``mock_resources``.
+carrier; its callbacks carry both. A call's record (``GET /Call/{call_uuid}/``) exists once the
+call has ended; while it runs, ``GET /Call/{call_uuid}/?status=live`` answers its live state
+(404 before and after). Test numbers that never answer: ``proxy.providers.carrier.UNANSWERED``
+(rings until canceled or the create's ``ring_timeout``, then ``no-answer``) and ``BUSY``.
+Recordings, media and numbers are ``mock_resources``.
 """
 
 from __future__ import annotations
@@ -105,7 +109,7 @@ class PlivoMock:
         self.tz = timezone(utc_offset)
         self.rate_limit = list_rate_limit_per_minute
         self.state = PlivoMockState()
-        self.carrier = Carrier("plivo", auth_token)
+        self.carrier = Carrier("plivo", auth_token, clock=clock)
         # Recordings, message media, numbers and the number search: ``mock_resources``.
         self.resources = PlivoResources(
             auth_id,
@@ -214,12 +218,11 @@ class PlivoMock:
         ident = re.fullmatch(r"/([^/]+)/", rest)
         if ident is None:
             raise _Fail(404, "not found")
-        if kind == "Call" and request.method in ("DELETE", "POST"):
-            return await self.calls.control(request, ident[1])
+        if kind == "Call":
+            return await self.calls.one(request, ident[1])
         if request.method != "GET":
             raise _Fail(405, "Method Not Allowed")
-        store = self.state.messages if kind == "Message" else self.state.calls
-        record = store.get(ident[1])
+        record = self.state.messages.get(ident[1])
         if record is None:
             raise _Fail(404, "not found")
         return self.body(200, dict(record))
