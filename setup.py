@@ -76,6 +76,7 @@ COMPILED = [
     "proxy/callbacks/signatures.py",
     "proxy/callbacks/issuer.py",
     "proxy/callbacks/app_client.py",
+    "proxy/callbacks/relay.py",
 ]
 # Where a build records what it compiled from (read by proxy/runtime/build_info.py).
 RECORD = "proxy/runtime/compiled_sources.json"
