@@ -479,7 +479,10 @@ def urls(draw: st.DrawFn, query_text: st.SearchStrategy[str] = _TEXT) -> str:
     labels = draw(st.lists(st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True), min_size=1, max_size=3))
     port = draw(st.sampled_from(["", ":80", ":443", ":8443"]))
     path = "/" + draw(_ASCII_PATH)
-    query = draw(st.lists(st.tuples(query_text.filter(bool), query_text), max_size=4))
+    # A bodySHA256 query parameter is what selects Twilio's JSON-body scheme: a URL given for
+    # form callbacks never carries one (that scheme has tests of its own).
+    names = query_text.filter(lambda name: bool(name) and name != "bodySHA256")
+    query = draw(st.lists(st.tuples(names, query_text), max_size=4))
     tail = f"?{urlencode(query)}" if query else ""
     return f"{scheme}://{'.'.join(labels)}{port}{path}{tail}"
 
