@@ -1,14 +1,10 @@
 """What a carrier does after a create: the callbacks the strict mocks make, signed like the
-real provider's.
+real provider's, and the calls it keeps live meanwhile.
 
 The built-in mocks stand for Plivo and Twilio in ``dialect demo`` and in the tests, so besides
 answering REST calls they call back the way the providers do: a created message gets signed
-status callbacks, a created call fetches its answer URL, runs the call-control document it
-gets (asking for the next document at each Gather/GetDigits, Record, Dial action and
-Redirect), and reports the end of the call. They are strict: an unsigned-for answer they
-cannot parse, a document in the other provider's language, or an element they do not know
-ends the call as an application error, which is exactly what a real carrier does with a
-document it cannot run.
+status callbacks, a created call rings, fetches its answer URL and runs the call-control
+documents it gets (``carrier_documents``), and reports the end of the call.
 
 Signatures: Plivo signs voice callbacks with V3 and messaging callbacks with V2
 (``X-Plivo-Signature-V3``/``-V2`` with their nonces); Twilio signs every callback with
@@ -39,16 +35,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
-import defusedxml.ElementTree as ElementTree  # type: ignore[import-untyped]
 
 from proxy.callbacks import signatures
+from proxy.providers.carrier_documents import run_documents
 
 Style = Literal["plivo", "twilio"]
-# Bounds: a demo or test call never loops forever between documents, nor holds forever.
-MAX_DOCUMENTS = 20
+# Bounds: a callback never waits forever for the app, nor a call holds forever.
 TIMEOUT = 10.0
 MAX_HOLD = 60.0
 # Destinations (digits, no "+") that never answer: one rings until canceled or its ring
@@ -228,7 +223,7 @@ class Carrier:
             call.state = call.state if unanswered else "completed"
             told = dict(on_end(call)) if on_end is not None else {}
             if hangup is not None:
-                params = {**base, **(final or {}), **self._status(call.state), **told}
+                params = {**base, **(final or {}), **self.call_status(call.state), **told}
                 if unanswered:
                     params.update({k: "0" for k in _DURATIONS if k in params})
                 await self.send("hangup", *hangup, params, voice=True)
@@ -245,15 +240,15 @@ class Carrier:
         ring_timeout: float | None,
     ) -> None:
         if ring is not None:
-            await self.send("ring", *ring, {**base, **self._status("ringing")}, voice=True)
+            await self.send("ring", *ring, {**base, **self.call_status("ringing")}, voice=True)
         if number == UNANSWERED:
             # Ends unanswered: canceled (or hung up) by a REST request, or nobody picks up.
-            command = await self._hold(call, MAX_HOLD if ring_timeout is None else ring_timeout)
+            command = await self.hold(call, MAX_HOLD if ring_timeout is None else ring_timeout)
             call.state = "canceled" if command is not None else "no-answer"
             return
         call.state = "in-progress"
         call.answered = self.clock()
-        await self._run_documents(answer, base, call)
+        await run_documents(self, answer, base, call)
 
     def transfer(self, call_id: str, url: str, method: str) -> bool:
         """Make an answered call fetch ``url`` next (Plivo's transfer, Twilio's redirect);
@@ -283,7 +278,7 @@ class Carrier:
         call.commands.put_nowait(command)
         return True
 
-    async def _hold(self, call: LiveCall, seconds: float) -> tuple[str, str, str] | None:
+    async def hold(self, call: LiveCall, seconds: float) -> tuple[str, str, str] | None:
         """Wait up to ``seconds`` for a command; the command, or None when none came."""
         try:
             async with asyncio.timeout(min(seconds, MAX_HOLD)):
@@ -291,147 +286,13 @@ class Carrier:
         except TimeoutError:
             return None
 
-    def _status(self, state: str) -> dict[str, str]:
+    def call_status(self, state: str) -> dict[str, str]:
+        """A callback's ``CallStatus``: Plivo says ``cancel`` where Twilio says ``canceled``."""
         if self.style == "plivo" and state == "canceled":
             return {"CallStatus": "cancel"}
         return {"CallStatus": state}
 
-    async def _run_documents(
-        self, first: tuple[str, str], base: Mapping[str, str], call: LiveCall
-    ) -> None:
-        url, method = first
-        params = {**base, **self._status("in-progress")}
-        kind = "answer"
-        for _ in range(MAX_DOCUMENTS):
-            delivery = await self.send(kind, url, method, params, voice=True)
-            if not 200 <= delivery.status < 300:
-                self.log.errors.append(f"{kind}: the app answered {delivery.status}")
-                return
-            try:
-                root = ElementTree.fromstring(delivery.body)
-            except Exception as exc:
-                self.log.errors.append(f"{kind}: unreadable document ({type(exc).__name__})")
-                return
-            if root.tag != "Response":
-                self.log.errors.append(f"{kind}: root element {root.tag}")
-                return
-            step = await self._execute(root, url, call)
-            if step is None:
-                return
-            url, method, extra, kind = step
-            params = {**base, **self._status("in-progress"), **extra}
-        self.log.errors.append("too many documents")
 
-    async def _execute(
-        self, root: object, document_url: str, call: LiveCall
-    ) -> tuple[str, str, dict[str, str], str] | None:
-        """Run a document's elements; the next request (URL, method, params, kind) or None.
-        A command that arrived meanwhile (a transfer, a hang-up) is obeyed between elements,
-        and at once during a pause."""
-        known = _TWIML if self.style == "twilio" else _PLIVO_XML
-        for element in list(root):  # type: ignore[call-overload]
-            if not call.commands.empty():
-                return self._obey(call.commands.get_nowait())
-            tag = element.tag
-            if tag not in known:
-                self.log.errors.append(f"unknown element {tag}")
-                return None
-            self.log.executed.append(tag)
-            for child in list(element):
-                if child.tag not in known and child.tag not in _NESTED:
-                    self.log.errors.append(f"unknown element {child.tag} in {tag}")
-                    return None
-                self.log.executed.append(f"{tag}/{child.tag}")
-            if tag in ("Hangup", "Reject"):
-                return None
-            if tag in ("Pause", "Wait"):
-                command = await self._hold(call, _length(element.get("length")))
-                if command is not None:
-                    return self._obey(command)
-                continue
-            if tag == "Redirect":
-                target = urljoin(document_url, (element.text or "").strip())
-                return target, element.get("method", "POST"), {}, "redirect"
-            result = self._action(element, document_url)
-            if result is not None:
-                return result
-        if not call.commands.empty():
-            return self._obey(call.commands.get_nowait())
-        return None
-
-    def _obey(self, command: tuple[str, str, str]) -> tuple[str, str, dict[str, str], str] | None:
-        what, url, method = command
-        self.log.executed.append(f"({what})")
-        if what == "transfer":
-            return url, method, {}, "transfer"
-        return None  # a hang-up (a cancel once answered is a hang-up too)
-
-    def _action(
-        self, element: object, document_url: str
-    ) -> tuple[str, str, dict[str, str], str] | None:
-        tag = element.tag  # type: ignore[attr-defined]
-        get = element.get  # type: ignore[attr-defined]
-        action = get("action")
-        if tag in ("Gather", "GetDigits", "GetInput"):
-            if self.style == "twilio" and not action:
-                action = document_url  # Twilio's default: the current document
-            if not action:
-                return None
-            result = {"Digits": self.digits}
-            if self.style == "plivo" and tag == "GetInput":
-                result["InputType"] = "dtmf"
-            return urljoin(document_url, action), get("method", "POST"), result, "action"
-        if tag == "Record" and action:
-            recording = uuid.uuid4()
-            if self.style == "twilio":
-                sid = "RE" + recording.hex
-                result = {
-                    "RecordingSid": sid,
-                    "RecordingUrl": f"https://api.twilio.com/Recordings/{sid}",
-                    "RecordingDuration": "3",
-                }
-            else:
-                result = {
-                    "RecordingID": str(recording),
-                    "RecordUrl": f"https://media.plivo.com/v1/Account/recordings/{recording}.mp3",
-                    "RecordingDuration": "3",
-                    "RecordingDurationMs": "3000",
-                }
-            return urljoin(document_url, action), get("method", "POST"), result, "action"
-        if tag == "Dial" and action:
-            leg = str(uuid.uuid4())
-            if self.style == "twilio":
-                result = {"DialCallStatus": "completed", "DialCallSid": "CA" + leg.replace("-", "")}
-            else:
-                result = {"DialStatus": "completed", "DialBLegUUID": leg}
-            return urljoin(document_url, action), get("method", "POST"), result, "action"
-        return None
-
-
-_PLIVO_XML = frozenset(
-    {
-        "Speak", "Play", "Wait", "DTMF", "GetDigits", "GetInput", "Redirect", "Hangup",
-        "Record", "Dial", "Conference", "Message", "PreAnswer",
-    }
-)  # fmt: skip
-_TWIML = frozenset(
-    {
-        "Say", "Play", "Pause", "Gather", "Redirect", "Hangup", "Reject", "Record", "Dial",
-        "Sms", "Message",
-    }
-)  # fmt: skip
 # How a call that was never answered ends; what it reports as lasting: nothing.
 _UNANSWERED_STATES = frozenset({"canceled", "no-answer", "busy"})
 _DURATIONS = ("Duration", "BillDuration", "CallDuration")
-
-
-def _length(value: str | None) -> float:
-    """A Pause or Wait length in seconds: 1 by default, as both providers do."""
-    try:
-        return max(0.0, float(value)) if value else 1.0
-    except ValueError:
-        return 1.0
-
-
-# Children that only appear inside another element (Dial's targets, a message body).
-_NESTED = frozenset({"Number", "User", "Client", "Sip", "Conference", "Body", "Media"})

@@ -29,23 +29,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from aiohttp import web
 
 from proxy.providers.carrier import Carrier
+from proxy.providers.plivo.mock_answers import MockAccount, PlivoAnswers, digits, holds
 from proxy.providers.plivo.mock_calls import PlivoCalls
 from proxy.providers.plivo.mock_messages import PlivoMessages
 from proxy.providers.plivo.mock_resources import PLIVO_MOCK_RESOURCES, PlivoResources
 
-_FILTER_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 _ACCOUNT = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/$")
 _PREFIX = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/(?P<kind>Message|Call)(?P<rest>/.*)?$")
 _CALL_REQUEST = re.compile(r"^/v1/Account/(?P<auth>[^/]+)/Request/(?P<uuid>[^/]+)/$")
 # The seeded traffic's numbers: the account's own, and the people it talks to.
 OURS = ["14155550100", "14155550101"]
 THEIRS = ["14155550111", "14155550123", "919876543210", "447700900123"]
+# Each list: the time it filters and sorts on, the id that breaks ties, how far back it looks
+# without a time filter (Plivo's: a day of messages, a week of calls), and its exact filters.
+_LISTS: dict[str, tuple[str, str, timedelta, tuple[str, ...]]] = {
+    "Message": (
+        "message_time",
+        "message_uuid",
+        timedelta(hours=24),
+        ("message_direction", "message_state", "message_type"),
+    ),
+    "Call": ("end_time", "call_uuid", timedelta(days=7), ("call_direction",)),
+}
 
 
 @dataclass
@@ -86,14 +96,6 @@ def _fmt(dt: datetime, tz: timezone, micro: bool = False) -> str:
     return f"{text}{off[:3]}:{off[3:]}"
 
 
-def _parse_local(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _digits(number: str) -> str:
-    return number.lstrip("+")
-
-
 class PlivoMock:
     def __init__(
         self,
@@ -110,12 +112,18 @@ class PlivoMock:
         self.rate_limit = list_rate_limit_per_minute
         self.state = PlivoMockState()
         self.carrier = Carrier("plivo", auth_token, clock=clock)
+        self.answers = PlivoAnswers(_Fail, self.body, self._json)
+
+        def fmt(dt: datetime, micro: bool) -> str:
+            return _fmt(dt, self.tz, micro)
+
+        account = MockAccount(auth_id, clock, fmt, self.answers)
         # Recordings, message media, numbers and the number search: ``mock_resources``.
         self.resources = PlivoResources(
             auth_id,
             auth_token,
             clock=clock,
-            fmt=lambda dt, micro: _fmt(dt, self.tz, micro),
+            fmt=fmt,
             messages=self.state.messages,
             calls=self.state.calls,
             fail=_Fail,
@@ -123,26 +131,16 @@ class PlivoMock:
             read_json=self._json,
         )
         self.messages = PlivoMessages(
-            auth_id,
-            clock=clock,
-            fmt=lambda dt, micro: _fmt(dt, self.tz, micro),
+            account,
             carrier=self.carrier,
             records=self.state.messages,
             attach_media=self.resources.attach_media,
-            fail=_Fail,
-            respond=self.body,
-            read_json=self._json,
         )
         self.calls = PlivoCalls(
-            auth_id,
-            clock=clock,
-            fmt=lambda dt, micro: _fmt(dt, self.tz, micro),
+            account,
             carrier=self.carrier,
             records=self.state.calls,
             requests=self.state.call_requests,
-            fail=_Fail,
-            respond=self.body,
-            read_json=self._json,
         )
 
     # -- records ----------------------------------------------------------------------------
@@ -263,6 +261,8 @@ class PlivoMock:
         return data
 
     def _list(self, request: web.Request, kind: str) -> web.Response:
+        """The message or call list: newest first, by default only the last day of messages
+        or week of calls; paged and filtered as every list of the mock is (``mock_answers``)."""
         q = request.query
         if kind == "Message" and self.rate_limit is not None:
             t = time.monotonic()
@@ -270,94 +270,27 @@ class PlivoMock:
             if len(self.state.list_times) >= self.rate_limit:
                 raise _Fail(429, "too many requests")
             self.state.list_times.append(t)
-        limit = self._int(q.get("limit", "20"), "limit")
-        offset = self._int(q.get("offset", "0"), "offset")
-        if not 1 <= limit <= 20:
-            raise _Fail(400, "limit should be between 1 and 20")
-        if offset < 0:
-            raise _Fail(400, "offset should be a non-negative integer")
+        limit, offset = self.answers.window(q)
+        time_key, id_key, window, exact = _LISTS[kind]
+        records = self.state.messages if kind == "Message" else self.state.calls
         now = self.clock()
-        if kind == "Message":
-            records, time_key = list(self.state.messages.values()), "message_time"
-            window = timedelta(hours=24)
-            exact: tuple[str, ...] = ("message_direction", "message_state", "message_type")
-        else:
-            records, time_key = list(self.state.calls.values()), "end_time"
-            window = timedelta(days=7)
-            exact = ("call_direction",)
-        bounds: list[tuple[str, datetime]] = [
-            (op, self._filter_time(q[f"{time_key}__{op}"]))
-            for op in ("gt", "gte", "lt", "lte")
-            if f"{time_key}__{op}" in q
-        ]
-        if time_key in q:
-            bounds.append(("eq", self._filter_time(q[time_key])))
-        if not bounds:
-            bounds = [("gte", now - window)]
-        out = []
-        for r in records:
-            stamp = _parse_local(r[time_key])
-            if not all(_cmp(stamp, op, b) for op, b in bounds):
-                continue
-            if any(name in q and r.get(name) != q[name] for name in exact):
-                continue
-            if any(
-                name in q and _digits(str(r.get(name))) != _digits(q[name])
+        bounds = self.answers.time_bounds(q, time_key) or [("gte", now - window)]
+        out = [
+            r
+            for r in records.values()
+            if all(holds(datetime.fromisoformat(r[time_key]), op, b) for op, b in bounds)
+            and not any(name in q and r.get(name) != q[name] for name in exact)
+            and not any(
+                name in q and digits(str(r.get(name))) != digits(q[name])
                 for name in ("from_number", "to_number")
-            ):
-                continue
-            out.append(r)
-        out.sort(
-            key=lambda r: (
-                _parse_local(r[time_key]),
-                r["message_uuid" if kind == "Message" else "call_uuid"],
-            ),
-            reverse=True,
-        )
-        page = out[offset : offset + limit]
-        filters = [(k, v) for k, v in q.items() if k not in ("limit", "offset")]
-        path = f"/v1/Account/{self.auth_id}/{kind}/"
-
-        def link(at: int) -> str:
-            return f"{path}?{urlencode([('limit', str(limit)), ('offset', str(at)), *filters])}"
-
-        objects = [dict(r) for r in page]
-        if kind == "Call":
+            )
+        ]
+        out.sort(key=lambda r: (datetime.fromisoformat(r[time_key]), r[id_key]), reverse=True)
+        objects = [dict(r) for r in out[offset : offset + limit]]
+        if kind == "Call":  # every call in the list repeats an api_id, as Plivo's do
             for o in objects:
                 o["api_id"] = str(uuid.uuid1())
-        meta = {
-            "limit": limit,
-            "next": link(offset + limit) if offset + limit < len(out) else None,
-            "offset": offset,
-            "previous": link(max(offset - limit, 0)) if offset > 0 else None,
-            "total_count": len(out),
-        }
-        return self.body(200, {"meta": meta, "objects": objects})
-
-    @staticmethod
-    def _int(value: str, name: str) -> int:
-        try:
-            return int(value)
-        except ValueError:
-            raise _Fail(400, f"{name} must be an integer") from None
-
-    @staticmethod
-    def _filter_time(value: str) -> datetime:
-        if not _FILTER_TIME.match(value):
-            raise _Fail(
-                400, f"'{value}' is not a valid time filter, use YYYY-MM-DD HH:MM[:ss[.uuuuuu]]"
-            )
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _cmp(t: datetime, op: str, bound: datetime) -> bool:
-    return {
-        "gt": t > bound,
-        "gte": t >= bound,
-        "lt": t < bound,
-        "lte": t <= bound,
-        "eq": t.replace(microsecond=0) == bound.replace(microsecond=0),
-    }[op]
+        return self.answers.page(request, objects, len(out), limit, offset)
 
 
 def build_plivo_mock(

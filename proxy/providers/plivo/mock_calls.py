@@ -30,13 +30,13 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from proxy.providers.carrier import Carrier, LiveCall
+from proxy.providers.plivo.mock_answers import MockAccount, digits, new_uuid
 
 _NUMBER = re.compile(r"^\+?[1-9]\d{7,14}$")
 # How a call ended, as its record (call_state) and its hang-up callback (HangupCause, its name
@@ -49,33 +49,21 @@ _ENDINGS = {
 }
 
 
-def _digits(number: str) -> str:
-    return number.lstrip("+")
-
-
 class PlivoCalls:
     """``records``: call records by ``call_uuid`` (the mock's state, shared with its lists and
-    resources); ``requests``: each created call's ``call_uuid`` by its ``request_uuid``.
-    ``fail``, ``respond`` and ``read_json`` are the mock's own error, answer and strict body."""
+    resources); ``requests``: each created call's ``call_uuid`` by its ``request_uuid``."""
 
     def __init__(
         self,
-        auth_id: str,
+        account: MockAccount,
         *,
-        clock: Callable[[], datetime],
-        fmt: Callable[[datetime, bool], str],
         carrier: Carrier,
         records: dict[str, dict[str, Any]],
         requests: dict[str, str],
-        fail: Callable[[int, str], Exception],
-        respond: Callable[[int, dict[str, Any]], web.Response],
-        read_json: Callable[[web.Request], Awaitable[dict[str, Any]]],
     ) -> None:
-        self.auth_id = auth_id
-        self.clock, self.fmt = clock, fmt
-        self.carrier = carrier
+        self.auth_id, self.clock, self.fmt = account.auth_id, account.clock, account.fmt
+        self.answers, self.carrier = account.answers, carrier
         self.records, self.requests = records, requests
-        self.fail, self.respond, self.read_json = fail, respond, read_json
         # What a live call answers besides its state, by call_uuid, from its create to its end.
         self.placed: dict[str, dict[str, str]] = {}
 
@@ -90,9 +78,7 @@ class PlivoCalls:
         rng: random.Random | None = None,
     ) -> dict[str, Any]:
         """A call record (CDR), as ``GET /Call/{call_uuid}/`` answers it."""
-        cuuid = call_uuid or (
-            str(uuid.UUID(int=rng.getrandbits(128), version=4)) if rng else str(uuid.uuid4())
-        )
+        cuuid = call_uuid or new_uuid(rng)
         answer = when + timedelta(seconds=5)
         end = answer + timedelta(seconds=duration)
         billed = max(60, -(-duration // 60) * 60)
@@ -105,14 +91,14 @@ class PlivoCalls:
             "call_state": "ANSWER",
             "call_uuid": cuuid,
             "end_time": self.fmt(end, False),
-            "from_number": "+" + _digits(src),
+            "from_number": "+" + digits(src),
             "hangup_cause_code": 4000,
             "hangup_cause_name": "Normal Hangup",
             "hangup_source": "Callee",
             "initiation_time": self.fmt(when, False),
             "parent_call_uuid": None,
             "resource_uri": f"/v1/Account/{self.auth_id}/Call/{cuuid}/",
-            "to_number": _digits(dst),
+            "to_number": digits(dst),
             "total_amount": f"{billed / 60 * 0.0085:.5f}",
             "total_rate": "0.00850",
         }
@@ -136,22 +122,22 @@ class PlivoCalls:
 
     async def create(self, request: web.Request) -> web.Response:
         """``POST /Call/``: one request and one call per destination; 201 with the request ids."""
-        data = await self.read_json(request)
+        data = await self.answers.read_json(request)
         for name in ("from", "to", "answer_url"):
             if not data.get(name):
-                raise self.fail(400, f"{name} parameter is missing")
+                raise self.answers.fail(400, f"{name} parameter is missing")
         src = str(data["from"])
         if not _NUMBER.match(src):
-            raise self.fail(400, f"'{src}' is not a valid phone number.")
+            raise self.answers.fail(400, f"'{src}' is not a valid phone number.")
         dsts = [d for d in str(data["to"]).split("<") if d]
         for d in dsts:
             if not (_NUMBER.match(d) or d.startswith("sip:")):
-                raise self.fail(400, f"'{d}' is not a valid phone number.")
+                raise self.answers.fail(400, f"'{d}' is not a valid phone number.")
         ring_timeout = data.get("ring_timeout")
         if ring_timeout is not None and (
             not isinstance(ring_timeout, int) or isinstance(ring_timeout, bool) or ring_timeout < 1
         ):
-            raise self.fail(400, "ring_timeout must be a positive integer")
+            raise self.answers.fail(400, "ring_timeout must be a positive integer")
         placed = []
         for d in dsts:
             ruuid = str(uuid.uuid1())
@@ -160,16 +146,16 @@ class PlivoCalls:
             call = self.carrier.place(cuuid)  # live (ringing) from now; no record until the end
             self.placed[cuuid] = {
                 "call_uuid": cuuid,
-                "caller_name": str(data.get("caller_name") or "+" + _digits(src)),
+                "caller_name": str(data.get("caller_name") or "+" + digits(src)),
                 "direction": "outbound",
-                "from": _digits(src),
-                "to": _digits(d),
+                "from": digits(src),
+                "to": digits(d),
                 "request_uuid": ruuid,
                 "session_start": self.fmt(call.started or self.clock(), True)[:-6],
             }
             placed.append(ruuid)
             self.carrier.spawn(self._run(data, src, d, ruuid, cuuid))
-        return self.respond(
+        return self.answers.respond(
             201,
             {"message": "call fired", "request_uuid": placed[0] if len(placed) == 1 else placed},
         )
@@ -180,19 +166,19 @@ class PlivoCalls:
         if request.method in ("DELETE", "POST"):
             return await self.control(request, cuuid)
         if request.method != "GET":
-            raise self.fail(405, "Method Not Allowed")
+            raise self.answers.fail(405, "Method Not Allowed")
         if "status" in request.query:
             # Plivo's queued calls (``status=queued``) are not modelled.
             if request.query["status"] != "live":
-                raise self.fail(400, "status must be live")
+                raise self.answers.fail(400, "status must be live")
             live = self.live(cuuid)
             if live is None:
-                raise self.fail(404, "not found")
-            return self.respond(200, live)
+                raise self.answers.fail(404, "not found")
+            return self.answers.respond(200, live)
         record = self.records.get(cuuid)
         if record is None:  # not placed, or not ended yet: no record
-            raise self.fail(404, "not found")
-        return self.respond(200, dict(record))
+            raise self.answers.fail(404, "not found")
+        return self.answers.respond(200, dict(record))
 
     def live(self, cuuid: str) -> dict[str, Any] | None:
         """The call while the carrier runs it (Plivo's live call), or None."""
@@ -222,10 +208,10 @@ class PlivoCalls:
             "RequestUUID": ruuid,
             "ALegUUID": cuuid,
             "ALegRequestUUID": ruuid,
-            "From": _digits(src),
-            "To": _digits(dst),
+            "From": digits(src),
+            "To": digits(dst),
             "Direction": "outbound",
-            "CallerName": "+" + _digits(src),
+            "CallerName": "+" + digits(src),
             "BillRate": "0.00850",
         }
         await self.carrier.run_call(
@@ -256,14 +242,14 @@ class PlivoCalls:
             "call_state": state,
             "call_uuid": call.call_id,
             "end_time": self.fmt(stopped, False),
-            "from_number": "+" + _digits(src),
+            "from_number": "+" + digits(src),
             "hangup_cause_code": int(code),
             "hangup_cause_name": name,
             "hangup_source": source,
             "initiation_time": self.fmt(started, False),
             "parent_call_uuid": None,
             "resource_uri": f"/v1/Account/{self.auth_id}/Call/{call.call_id}/",
-            "to_number": _digits(dst),
+            "to_number": digits(dst),
             "total_amount": f"{billed / 60 * 0.0085:.5f}",
             "total_rate": "0.00850",
         }
@@ -286,29 +272,29 @@ class PlivoCalls:
         """Hang up (DELETE) or transfer (POST) a live call, by its ``call_uuid``."""
         if request.method == "DELETE":
             if not self.carrier.hang_up(cuuid):
-                raise self.fail(404, "not found")
+                raise self.answers.fail(404, "not found")
             return web.Response(status=204)
-        data = await self.read_json(request)
+        data = await self.answers.read_json(request)
         legs = data.get("legs")
         if legs not in ("aleg", "bleg", "both"):
-            raise self.fail(400, "legs must be one of aleg, bleg, both")
+            raise self.answers.fail(400, "legs must be one of aleg, bleg, both")
         if legs != "aleg":
-            raise self.fail(400, "this call has no B leg to transfer")
+            raise self.answers.fail(400, "this call has no B leg to transfer")
         url = data.get("aleg_url")
         if not isinstance(url, str) or not re.match(r"^https?://", url):
-            raise self.fail(400, "aleg_url parameter is required for legs aleg")
+            raise self.answers.fail(400, "aleg_url parameter is required for legs aleg")
         method = str(data.get("aleg_method") or "POST").upper()
         if method not in ("GET", "POST"):
-            raise self.fail(400, "aleg_method must be GET or POST")
+            raise self.answers.fail(400, "aleg_method must be GET or POST")
         if not self.carrier.transfer(cuuid, url, method):
-            raise self.fail(404, "not found")
-        return self.respond(202, {"message": "call transfered"})
+            raise self.answers.fail(404, "not found")
+        return self.answers.respond(202, {"message": "call transfered"})
 
     def cancel(self, request: web.Request, ruuid: str) -> web.StreamResponse:
         """Cancel a call that has not been answered yet, by its ``request_uuid``."""
         if request.method != "DELETE":
-            raise self.fail(405, "Method Not Allowed")
+            raise self.answers.fail(405, "Method Not Allowed")
         cuuid = self.requests.get(ruuid)
         if cuuid is None or not self.carrier.cancel(cuuid):
-            raise self.fail(404, "not found")
+            raise self.answers.fail(404, "not found")
         return web.Response(status=204)

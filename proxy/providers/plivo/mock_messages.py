@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import random
 import re
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,38 +19,27 @@ from aiohttp import web
 
 from proxy.pipeline.converters import build_converter
 from proxy.providers.carrier import Carrier
+from proxy.providers.plivo.mock_answers import MockAccount, digits, new_uuid
 
 _SEGMENTS = build_converter("sms_segments", None)
 _NUMBER = re.compile(r"^\+?[1-9]\d{7,14}$")
 
 
-def _digits(number: str) -> str:
-    return number.lstrip("+")
-
-
 class PlivoMessages:
     """``records``: message records by ``message_uuid`` (the mock's state, shared with its lists
-    and resources); ``attach_media(uuids, urls)`` keeps an MMS's media (``mock_resources``).
-    ``fail``, ``respond`` and ``read_json`` are the mock's own error, answer and strict body."""
+    and resources); ``attach_media(uuids, urls)`` keeps an MMS's media (``mock_resources``)."""
 
     def __init__(
         self,
-        auth_id: str,
+        account: MockAccount,
         *,
-        clock: Callable[[], datetime],
-        fmt: Callable[[datetime, bool], str],
         carrier: Carrier,
         records: dict[str, dict[str, Any]],
         attach_media: Callable[[list[str], list[str]], None],
-        fail: Callable[[int, str], Exception],
-        respond: Callable[[int, dict[str, Any]], web.Response],
-        read_json: Callable[[web.Request], Awaitable[dict[str, Any]]],
     ) -> None:
-        self.auth_id = auth_id
-        self.clock, self.fmt = clock, fmt
-        self.carrier = carrier
+        self.auth_id, self.clock, self.fmt = account.auth_id, account.clock, account.fmt
+        self.answers, self.carrier = account.answers, carrier
         self.records, self.attach_media = records, attach_media
-        self.fail, self.respond, self.read_json = fail, respond, read_json
 
     def add(
         self,
@@ -67,11 +55,11 @@ class PlivoMessages:
         rng: random.Random | None = None,
     ) -> dict[str, Any]:
         """A message record (MDR), as ``GET /Message/{message_uuid}/`` answers it."""
-        muuid = str(uuid.UUID(int=rng.getrandbits(128), version=4)) if rng else str(uuid.uuid4())
+        muuid = new_uuid(rng)
         record = {
             "message_uuid": muuid,
-            "from_number": _digits(src),
-            "to_number": _digits(dst),
+            "from_number": digits(src),
+            "to_number": digits(dst),
             "message_direction": direction,
             "message_state": state,
             "message_type": mtype,
@@ -85,8 +73,8 @@ class PlivoMessages:
             "error_message": "" if error_code in (None, "000") else "Destination unreachable",
             "resource_uri": f"/v1/Account/{self.auth_id}/Message/{muuid}/",
             "destination_country_iso2": "US"
-            if _digits(dst).startswith("1")
-            else ("IN" if _digits(dst).startswith("91") else None),
+            if digits(dst).startswith("1")
+            else ("IN" if digits(dst).startswith("91") else None),
             "requester_ip": "127.0.0.1",
             "powerpack_id": None,
         }
@@ -126,34 +114,34 @@ class PlivoMessages:
 
     async def send(self, request: web.Request) -> web.Response:
         """``POST /Message/``: one message per valid destination; 202 with their ids."""
-        data = await self.read_json(request)
+        data = await self.answers.read_json(request)
         mtype = data.get("type", "sms")
         if mtype not in ("sms", "mms", "whatsapp"):
-            raise self.fail(400, "type must be one of sms, mms, whatsapp")
+            raise self.answers.fail(400, "type must be one of sms, mms, whatsapp")
         src = data.get("src")
         if not src and not data.get("powerpack_uuid"):
-            raise self.fail(400, "src parameter is required")
+            raise self.answers.fail(400, "src parameter is required")
         if not data.get("dst"):
-            raise self.fail(400, "dst parameter is required")
+            raise self.answers.fail(400, "dst parameter is required")
         media = data.get("media_urls")
         if media is not None and (
             not isinstance(media, list) or not all(isinstance(u, str) for u in media)
         ):
-            raise self.fail(400, "media_urls must be a list of URLs")
+            raise self.answers.fail(400, "media_urls must be a list of URLs")
         text = data.get("text")
         if not text and not (mtype == "mms" and media):
-            raise self.fail(400, "text parameter is required")
+            raise self.answers.fail(400, "text parameter is required")
         if src and not _NUMBER.match(str(src)):
-            raise self.fail(400, f"'{src}' is not a valid phone number.")
+            raise self.answers.fail(400, f"'{src}' is not a valid phone number.")
         dsts = [d for d in str(data["dst"]).split("<") if d]
         valid = [d for d in dsts if _NUMBER.match(d)]
         invalid = [d for d in dsts if not _NUMBER.match(d)]
         if not valid:
-            raise self.fail(
+            raise self.answers.fail(
                 400, f"'{invalid[0] if invalid else data['dst']}' is not a valid phone number."
             )
-        if src and any(_digits(d) == _digits(str(src)) for d in valid):
-            raise self.fail(400, "src and dst cannot be the same")
+        if src and any(digits(d) == digits(str(src)) for d in valid):
+            raise self.answers.fail(400, "src and dst cannot be the same")
         now = self.clock()
         uuids = [
             self.add(
@@ -170,7 +158,7 @@ class PlivoMessages:
         if url:
             method = str(data.get("method") or "POST").upper()
             if method not in ("GET", "POST"):
-                raise self.fail(400, "method must be GET or POST")
+                raise self.answers.fail(400, "method must be GET or POST")
             for muuid in uuids:
                 record = self.records[muuid]
                 base = {
@@ -190,4 +178,4 @@ class PlivoMessages:
                         str(url), method, base, ["queued", "sent", "delivered"]
                     )
                 )
-        return self.respond(202, out)
+        return self.answers.respond(202, out)
