@@ -94,10 +94,12 @@ def test_version_says_how_the_request_path_runs() -> None:
 
 
 @pytest.fixture
-def package(tmp_path: Path) -> Iterator[Path]:
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """``stalepkg.mod`` with an extension file next to its source, as a compiled build leaves
     it. The extension is not loadable: importing it would fail, so an import that succeeds
-    came from the source."""
+    came from the source. ``DIALECT_PURE`` is unset (``make test``'s pure pass sets it): the
+    tests that want it set it themselves."""
+    monkeypatch.delenv("DIALECT_PURE", raising=False)
     root = tmp_path / "stalepkg"
     root.mkdir()
     (root / "__init__.py").write_text("")
