@@ -23,7 +23,6 @@ from proxy.engine.auth import Gate
 from proxy.engine.errors import ClientRequestError, MethodNotAllowed, NotFound, ProxyError
 from proxy.engine.exchange import BODYLESS, Exchange, query_pairs
 from proxy.http.messages import Request
-from proxy.pipeline.runner import run_steps
 from proxy.providers.plivo import rest as plivo
 from proxy.settings.loader import Config
 
@@ -110,7 +109,7 @@ class Intake:
 
     def run_request_steps(self, ex: Exchange, route: CompiledRoute) -> None:
         """The route's request steps, on the parameters ``accept`` decoded."""
-        ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
+        route.run_request_steps(ex)
 
 
 def client_parameters(request: Request, query: dict[str, Any]) -> dict[str, Any]:

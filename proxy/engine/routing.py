@@ -16,6 +16,9 @@ from functools import cached_property
 from urllib.parse import unquote
 
 from proxy.engine.errors import Problem
+from proxy.engine.exchange import Exchange
+from proxy.pipeline.fused import Fusion
+from proxy.pipeline.runner import run_steps
 from proxy.pipeline.step import AcceptsFailures, FollowsUpstream, Step
 from proxy.settings.models import ErrorRule, RouteSettings, Style
 
@@ -89,6 +92,17 @@ class CompiledRoute:
     request_steps: tuple[Step, ...]
     response_steps: tuple[Step, ...]
     error_rules: ErrorRules
+    # The request steps as one function (``fuse_phase``): fused where they form a record
+    # pipeline, else ``run_steps`` over them.
+    request: Fusion
+
+    def run_request_steps(self, ex: Exchange) -> None:
+        """The request steps on ``ex.params``; a traced exchange runs them one by one, so
+        that each step's changes are seen."""
+        if ex.tracer is None:
+            ex.params = self.request.run(ex, ex.params, "", None)
+        else:
+            ex.params = run_steps(self.request_steps, ex, ex.params, phase="request")
 
     @property
     def name(self) -> str:

@@ -29,7 +29,6 @@ from proxy.engine.routing import CompiledRoute
 from proxy.engine.upstream_calls import plan
 from proxy.http.messages import Response
 from proxy.pipeline.listing import listing
-from proxy.pipeline.runner import run_steps
 from proxy.pipeline.trace import StepTrace
 from proxy.settings.loader import PLACEHOLDER_SID, Config
 
@@ -120,7 +119,7 @@ def translate(
     ex.tracer = trace
     resolve_as_is(route.settings.resolve, ex.path_params, ex.params)  # offline: no store
     try:
-        ex.params = run_steps(route.request_steps, ex, ex.params, phase="request")
+        route.run_request_steps(ex)
         calls = plan(ex)
         if phase == "request":
             out = [
@@ -147,4 +146,9 @@ def _translation(response: Response) -> Translation:
 def generated_code(config: Config, route_name: str) -> str:
     """The code the route's steps run, as ``--show-code`` prints it (``proxy.pipeline``)."""
     route = _route(config, route_name)
-    return listing([("request", route.request_steps), ("response", route.response_steps)])
+    return listing(
+        [
+            ("request", route.request_steps, route.request),
+            ("response", route.response_steps, None),
+        ]
+    )

@@ -11,7 +11,10 @@ module's; this module decides only where a key's value is kept.
 
 Which pipelines: those that end with a ``select`` (every shipped record pipeline) of steps
 with a template, on top-level keys (and ``set`` two keys deep into an object the run made
-itself). Any other pipeline runs step by step, as ``dialect translate --show-code`` says.
+itself). Any other pipeline runs step by step, as ``dialect translate --show-code`` says. A
+route's request steps are such a pipeline over the client's parameters when they end with a
+``select`` (a fetch: ``set`` the id, ``convert`` it, ``rewrite_path``, ``select`` nothing):
+``fuse_phase`` fuses them, with ``run_steps`` as what they fall back to.
 
 Exactness: the fused function never changes its input, so on anything unusual it hands the
 untouched record to the steps one by one (``run_nested``), which decide: a record that is not
@@ -46,7 +49,7 @@ from proxy.pipeline.converters import ConversionError
 from proxy.pipeline.failure import StepFailure
 from proxy.pipeline.one_step import NAMESPACE
 from proxy.pipeline.paths import DataPath
-from proxy.pipeline.runner import run_nested
+from proxy.pipeline.runner import run_nested, run_steps
 from proxy.pipeline.step import Step
 from proxy.pipeline.writer import Ref, Slot, Writer
 
@@ -87,6 +90,23 @@ def fuse(steps: Sequence[Step], name: str) -> Fusion:
     def step_by_step(ex: Exchange, doc: Any, where: str, index: int | None) -> Any:
         return run_nested(steps, ex, doc, where if index is None else f"{where}[{index}]")
 
+    return _fused(steps, name, step_by_step)
+
+
+def fuse_phase(steps: Sequence[Step], name: str, phase: str) -> Fusion:
+    """A route's steps of one phase as one function behaving exactly as ``run_steps``
+    running them (failures become the ``StepError`` naming the step). The request steps of
+    a fetch (``set``, ``convert``, ``rewrite_path``, ``select``) are a record pipeline too:
+    the client's parameters, reshaped into the upstream's."""
+    steps = tuple(steps)
+
+    def step_by_step(ex: Exchange, doc: Any, where: str, index: int | None) -> Any:
+        return run_steps(steps, ex, doc, phase=phase)
+
+    return _fused(steps, name, step_by_step)
+
+
+def _fused(steps: tuple[Step, ...], name: str, step_by_step: Fused) -> Fusion:
     if not enabled():
         return Fusion(name, step_by_step, None, f"{SWITCH}=0")
     try:

@@ -1,19 +1,22 @@
 """The code a list of steps runs, as text: what ``dialect translate --show-code`` prints.
 
-Each step appears with its config location: its own generated function (the definition), or a
-note that it is plain Python; each pipeline it runs (``each``, ``use``) appears fused, or with
-the reason it runs step by step, followed by its steps. A pipeline several steps run is printed
-once. The text is exactly what runs, under the pseudo-filenames tracebacks show.
+A phase fused whole (a route's request steps) appears first as its fused function, which is
+what runs. Then each step appears with its config location: its own generated function (the
+definition), or a note that it is plain Python; each pipeline it runs (``each``, ``use``)
+appears fused, or with the reason it runs step by step, followed by its steps. A pipeline
+several steps run is printed once. The text is exactly what runs, under the pseudo-filenames
+tracebacks show.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from proxy.pipeline.fused import Fusion
 from proxy.pipeline.step import Step
 
 
-def listing(phases: Sequence[tuple[str, Sequence[Step]]]) -> str:
+def listing(phases: Sequence[tuple[str, Sequence[Step], Fusion | None]]) -> str:
     out: list[str] = []
     shown: set[str] = set()
 
@@ -42,6 +45,10 @@ def listing(phases: Sequence[tuple[str, Sequence[Step]]]) -> str:
                 out.append(f"## {here}: pipeline {name} runs step by step ({fusion.reason})\n")
             walk(step.nested(), f"{here} > {fusion.name}")
 
-    for phase, steps in phases:
+    for phase, steps, whole in phases:
+        if whole is not None and whole.code is not None:
+            text(f"{phase}: fused", whole.code.filename, whole.code.text)
+        elif whole is not None and steps:
+            out.append(f"## {phase} runs step by step ({whole.reason})\n")
         walk(steps, phase)
     return "\n".join(out)

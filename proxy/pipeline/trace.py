@@ -90,15 +90,12 @@ class StepTrace:
             if self.full:
                 self.unseen += 1
                 return step.run(ex, doc)
-            # A step whose function is generated code edits the document alone (the context
-            # is read-only to it); any other may change the exchange too.
-            plain = not step.code()
-            before, state = _copy(doc), _state(ex) if plain else None
+            # Any step may change the exchange too (``rewrite_path`` its upstream call).
+            before, state = _copy(doc), _state(ex)
             doc = step.run(ex, doc)
             changes: list[Change] = []
             _diff(before, doc, at, changes)
-            if plain:
-                _diff(state, _state(ex), "", changes)
+            _diff(state, _state(ex), "", changes)
             if changes:
                 self.changes += len(changes)
                 self.rows.append(

@@ -114,9 +114,11 @@ class Writer:
     def constant(self, value: Any) -> str:
         return rules.constant(self.src, value)
 
-    def fail(self, reason: str, where: str = '""') -> None:
-        """A line raising the step's failure; ``reason`` and ``where`` are expressions."""
-        self.line(f"raise _StepFailure({reason}, {where})")
+    def fail(self, reason: str, where: str = '""', *, status: int | None = None) -> None:
+        """A line raising the step's failure; ``reason`` and ``where`` are expressions,
+        ``status`` the client status it asks for (the route's default when None)."""
+        extra = "" if status is None else f", status={int(status)}"
+        self.line(f"raise _StepFailure({reason}, {where}{extra})")
 
     # -- places ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from proxy.callbacks.plan import CallbackPlan
 from proxy.engine.errors import ConfigError
 from proxy.engine.routing import CompiledRoute, ErrorRules, PathTemplate, Router
+from proxy.pipeline.fused import fuse_phase
 from proxy.settings.callbacks import compile_callbacks
 from proxy.settings.models import ConfigModel, ErrorRule
 from proxy.steps.registry import Problems, StepCompiler, validation_problems
@@ -194,6 +195,7 @@ def _compile(model: ConfigModel, problems: Problems) -> Router:
                 settings=r,
                 template=template,
                 request_steps=tuple(request),
+                request=fuse_phase(request, f"{where}.request", "request"),
                 response_steps=tuple(response),
                 error_rules=ErrorRules(rules),
             )

@@ -18,9 +18,8 @@ from urllib.parse import quote
 
 from pydantic import Field, PrivateAttr, field_validator
 
-from proxy.engine.exchange import Exchange
-from proxy.pipeline.paths import MISSING
-from proxy.pipeline.step import REQUEST, Ref, Step, StepFailure, Template, compiled
+from proxy.pipeline.step import REQUEST, Step, Template, compiled
+from proxy.pipeline.writer import Writer
 
 # What ``quote(segment, safe="")`` leaves as it is: checking for it first spares the quoting
 # (Python code, per request) for the ids and account names nearly every path carries.
@@ -55,25 +54,37 @@ class RewritePath(Step):
         compiled(self, "_template", Template(self.to))
         compiled(self, "_alternatives", [Template(t) for t in self.alternatives])
 
-    def apply(self, ex: Exchange, doc: Any) -> Any:
-        ex.upstream_path = self._render(self._template, ex, doc)
-        ex.upstream_alternatives = [self._render(t, ex, doc) for t in self._alternatives]
+    def emit(self, w: Writer) -> bool:
+        """The rendered path (and its alternatives) become the upstream call's; every field
+        must have a value (none, null or empty fails the step), ``.`` and ``..`` are refused as
+        not found, and a value is percent-encoded as one segment unless it is unreserved
+        characters only (then it is already what ``quote`` would give)."""
+        w.line(f"ex.upstream_path = {self._emit_path(w, self._template)}")
+        alternatives = [self._emit_path(w, t) for t in self._alternatives]
+        w.line(f"ex.upstream_alternatives = [{', '.join(alternatives)}]")
         if self.method is not None:
-            ex.upstream_method = self.method
-        return doc
+            w.line(f"ex.upstream_method = {w.const(self.method)}")
+        return True
 
     @staticmethod
-    def _render(template: Template, ex: Exchange, doc: Any) -> str:
-        parts: list[str] = []
+    def _emit_path(w: Writer, template: Template) -> str:
+        fields: list[str] = []
         for part in template.parts:
             if isinstance(part, str):
-                parts.append(part)
+                fields.append("{" + w.const(part) + "}")
                 continue
-            value = part.get(ex, doc) if isinstance(part, Ref) else MISSING
-            if value is MISSING or value is None or value == "":
-                raise StepFailure(f"upstream path needs {part.text!r}, which is missing")
-            segment = str(value)
-            if segment in (".", ".."):
-                raise StepFailure(f"{part.text!r} is not a valid path segment", status=404)
-            parts.append(segment if _UNRESERVED(segment) else quote(segment, safe=""))
-        return "".join(parts)
+            value, segment = w.temp("a"), w.temp("s")
+            w.line(f"{value} = {w.value(part, absent='None')}")
+            with w.block(f'if {value} is None or {value} == "":'):
+                w.fail(w.const(f"upstream path needs {part.text!r}, which is missing"))
+            w.line(f"{segment} = str({value})")
+            with w.block(f'if {segment} == "." or {segment} == "..":'):
+                w.fail(w.const(f"{part.text!r} is not a valid path segment"), status=404)
+            with w.block(f"if not {w.const(_UNRESERVED)}({segment}):"):
+                w.line(f"{segment} = {w.const(_quote_segment)}({segment})")
+            fields.append("{" + segment + "}")
+        return 'f"' + "".join(fields) + '"' if fields else '""'
+
+
+def _quote_segment(text: str) -> str:
+    return quote(text, safe="")

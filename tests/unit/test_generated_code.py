@@ -154,8 +154,14 @@ def test_translate_show_code_prints_a_routes_generated_code(
     assert "## response[1] each: pipeline twilio_message, fused: <dialect pipeline" in out
     assert "def fused_record(ex, doc, where, index):" in out
     assert "## request[0] set: <dialect routes[" in out
-    assert "rewrite_path: plain Python (RewritePath.apply)" in out
+    assert "## request runs step by step (" in out  # a rename of two keys onto one
+    assert "rewrite_path: <dialect routes[" in out
     assert out.count("def step(ex, doc):") > 20  # each step's own function, the definition
+    fetch = ["translate", "--config", config, "--route", "messages.fetch", "--show-code"]
+    assert main(fetch) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("## request: fused: <dialect pipeline routes[")
+    assert "ex.upstream_path = f" in out  # rewrite_path, inside the fused function
     code = main(["translate", "--config", config, "--route", "nope", "--show-code"])
     assert code == 2
     assert "no route named 'nope'" in capsys.readouterr().err
