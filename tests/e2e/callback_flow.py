@@ -4,6 +4,7 @@ pointed at Dialect."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ import plivo.rest.client as plivo_client
 import pytest
 from aiohttp.test_utils import TestServer
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.call import CallInstance
 
 from proxy.providers.carrier import Carrier
 from proxy.providers.plivo.mock import (
@@ -27,6 +29,8 @@ from tests.callback_apps import App, free_port
 from tests.conftest import ROOT
 from tests.dialect_server import DialectTestServer
 from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN
+
+TO, FROM = "+14155550111", "+14155550100"
 
 
 @dataclass
@@ -97,3 +101,38 @@ def plivo_sdk(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> plivo.RestClient:
     ):
         monkeypatch.setattr(plivo_client, name, flow.proxy + "/v1/Account")
     return plivo.RestClient(PLIVO_ID, PLIVO_TOKEN)
+
+
+async def twilio_call(
+    flow: Flow, client: Client, to: str = TO, *, status: bool = True, **options: Any
+) -> CallInstance:
+    """A call placed through the twilio SDK, answered by the app's ``/voice/answer`` and, with
+    ``status``, reported to its ``/voice/status``; ``options`` as the SDK takes them."""
+    if status:
+        options["status_callback"] = flow.app_url + "/voice/status"
+    url = flow.app_url + "/voice/answer"
+    return await asyncio.to_thread(
+        lambda: client.calls.create(to=to, from_=FROM, url=url, **options)
+    )
+
+
+async def plivo_call(
+    flow: Flow,
+    client: plivo.RestClient,
+    to: str = TO,
+    *,
+    hangup: bool = True,
+    ring: bool = False,
+    **options: Any,
+) -> Any:
+    """A call placed through the plivo SDK, answered by the app's ``/plivo/answer``, its
+    hang-up (and, with ``ring``, its ringing) reported to the app; ``options`` as the SDK takes
+    them. The SDK's answer (``request_uuid``)."""
+    if hangup:
+        options["hangup_url"] = flow.app_url + "/plivo/hangup"
+    if ring:
+        options["ring_url"] = flow.app_url + "/plivo/ring"
+    answer = flow.app_url + "/plivo/answer"
+    return await asyncio.to_thread(
+        lambda: client.calls.create(from_=FROM, to_=to, answer_url=answer, **options)
+    )

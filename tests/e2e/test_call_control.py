@@ -27,13 +27,20 @@ from twilio.twiml.voice_response import VoiceResponse
 from proxy.providers.carrier import UNANSWERED, Carrier
 from proxy.providers.twilio.mock import build_twilio_mock
 from tests.callback_apps import xml
-from tests.e2e.callback_flow import Flow, plivo_sdk, twilio_client
+from tests.e2e.callback_flow import (
+    FROM,
+    TO,
+    Flow,
+    plivo_call,
+    plivo_sdk,
+    twilio_call,
+    twilio_client,
+)
 from tests.integration.conftest import PLIVO_ID, PLIVO_TOKEN, SID, TOKEN, basic
 from tests.schemas import assert_fits
 
 pytestmark = pytest.mark.e2e
 
-TO, FROM = "+14155550111", "+14155550100"
 NOBODY = "+" + UNANSWERED  # rings until canceled
 
 
@@ -87,14 +94,7 @@ async def test_update_url_then_twiml_redirects_a_live_call(p_to_t: Flow) -> None
     app.answers["/voice/answer"] = xml(hold("Please hold"))
     app.answers["/voice/moved"] = xml(hold("You were moved"))
     client = twilio_client(p_to_t)
-    call = await asyncio.to_thread(
-        lambda: client.calls.create(
-            to=TO,
-            from_=FROM,
-            url=p_to_t.app_url + "/voice/answer",
-            status_callback=p_to_t.app_url + "/voice/status",
-        )
-    )
+    call = await twilio_call(p_to_t, client)
     await app.wait_for("/voice/answer")
 
     moved = await asyncio.to_thread(
@@ -151,14 +151,7 @@ async def test_update_status_completed_hangs_up_and_answers_the_call(p_to_t: Flo
     app = p_to_t.app
     app.answers["/voice/answer"] = xml(hold("Please hold"))
     client = twilio_client(p_to_t)
-    call = await asyncio.to_thread(
-        lambda: client.calls.create(
-            to=TO,
-            from_=FROM,
-            url=p_to_t.app_url + "/voice/answer",
-            status_callback=p_to_t.app_url + "/voice/status",
-        )
-    )
+    call = await twilio_call(p_to_t, client)
     await app.wait_for("/voice/answer")
     done = await asyncio.to_thread(lambda: client.calls(call.sid).update(status="completed"))
     assert done.sid == call.sid and done.status == "completed"
@@ -177,15 +170,7 @@ async def test_update_status_completed_hangs_up_and_answers_the_call(p_to_t: Flo
 async def test_update_status_canceled_cancels_a_ringing_call(p_to_t: Flow) -> None:
     app = p_to_t.app
     client = twilio_client(p_to_t)
-    call = await asyncio.to_thread(
-        lambda: client.calls.create(
-            to=NOBODY,
-            from_=FROM,
-            url=p_to_t.app_url + "/voice/answer",
-            status_callback=p_to_t.app_url + "/voice/status",
-            status_callback_event=["ringing", "completed"],
-        )
-    )
+    call = await twilio_call(p_to_t, client, NOBODY, status_callback_event=["ringing", "completed"])
     ringing = await app.wait_for("/voice/status")
     assert ringing[0].params["CallStatus"] == "ringing"
     canceled = await asyncio.to_thread(lambda: client.calls(call.sid).update(status="canceled"))
@@ -256,14 +241,7 @@ async def test_transfer_redirects_a_live_call(
     bye.add(plivoxml.HangupElement())
     app.answers["/plivo/moved"] = xml(bye)
     client = plivo_sdk(t_to_p, monkeypatch)
-    created = await asyncio.to_thread(
-        lambda: client.calls.create(
-            from_=FROM,
-            to_=TO,
-            answer_url=t_to_p.app_url + "/plivo/answer",
-            hangup_url=t_to_p.app_url + "/plivo/hangup",
-        )
-    )
+    created = await plivo_call(t_to_p, client)
     uuid = created.request_uuid
     await app.wait_for("/plivo/answer")
     moved = await asyncio.to_thread(
@@ -295,14 +273,7 @@ async def test_hangup_answers_204(t_to_p: Flow, monkeypatch: pytest.MonkeyPatch)
     app = t_to_p.app
     app.answers["/plivo/answer"] = xml(plivo_hold("Please hold"))
     client = plivo_sdk(t_to_p, monkeypatch)
-    created = await asyncio.to_thread(
-        lambda: client.calls.create(
-            from_=FROM,
-            to_=TO,
-            answer_url=t_to_p.app_url + "/plivo/answer",
-            hangup_url=t_to_p.app_url + "/plivo/hangup",
-        )
-    )
+    created = await plivo_call(t_to_p, client)
     await app.wait_for("/plivo/answer")
     status, body, headers = await asyncio.to_thread(
         raw_plivo, t_to_p, "DELETE", f"/Call/{created.request_uuid}/"
@@ -316,9 +287,7 @@ async def test_hangup_answers_204(t_to_p: Flow, monkeypatch: pytest.MonkeyPatch)
         await asyncio.to_thread(
             lambda: client.calls.hangup("0" * 8 + "-0000-0000-0000-" + "0" * 12)
         )
-    second = await asyncio.to_thread(
-        lambda: client.calls.create(from_=FROM, to_=TO, answer_url=t_to_p.app_url + "/plivo/answer")
-    )
+    second = await plivo_call(t_to_p, client, hangup=False)
     await app.wait_for("/plivo/answer", count=2)
     assert await asyncio.to_thread(lambda: client.calls.hangup(second.request_uuid)) is None
 
@@ -327,15 +296,7 @@ async def test_cancel_a_ringing_request(t_to_p: Flow, monkeypatch: pytest.Monkey
     app = t_to_p.app
     app.answers["/plivo/answer"] = xml(plivo_hold("Please hold"))
     client = plivo_sdk(t_to_p, monkeypatch)
-    ringing = await asyncio.to_thread(
-        lambda: client.calls.create(
-            from_=FROM,
-            to_=NOBODY,
-            answer_url=t_to_p.app_url + "/plivo/answer",
-            hangup_url=t_to_p.app_url + "/plivo/hangup",
-            ring_url=t_to_p.app_url + "/plivo/ring",
-        )
-    )
+    ringing = await plivo_call(t_to_p, client, NOBODY, ring=True)
     await app.wait_for("/plivo/ring")
     assert await asyncio.to_thread(lambda: client.calls.cancel(ringing.request_uuid)) is None
     hangup = (await app.wait_for("/plivo/hangup"))[0]
@@ -343,9 +304,7 @@ async def test_cancel_a_ringing_request(t_to_p: Flow, monkeypatch: pytest.Monkey
     assert not app.at("/plivo/answer")
 
     # An answered call has no request left to cancel: Plivo's 404.
-    answered = await asyncio.to_thread(
-        lambda: client.calls.create(from_=FROM, to_=TO, answer_url=t_to_p.app_url + "/plivo/answer")
-    )
+    answered = await plivo_call(t_to_p, client, hangup=False)
     await app.wait_for("/plivo/answer")
     with pytest.raises(plivo.exceptions.ResourceNotFoundError):
         await asyncio.to_thread(lambda: client.calls.cancel(answered.request_uuid))

@@ -26,12 +26,11 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from proxy.providers.carrier import BUSY, UNANSWERED
 from tests.callback_apps import xml
-from tests.e2e.callback_flow import Flow, twilio_client
+from tests.e2e.callback_flow import FROM, TO, Flow, twilio_call, twilio_client
 from tests.integration.conftest import PLIVO_ID
 
 pytestmark = pytest.mark.e2e
 
-TO, FROM = "+14155550111", "+14155550100"
 # Seconds a test polls for a state the carrier reaches on its own.
 WAIT = 10.0
 
@@ -80,14 +79,7 @@ async def test_the_creates_sid_fetches_hangs_up_and_lists_the_call(p_to_t: Flow)
     hold.pause(length=30)
     app.answers["/voice/answer"] = xml(hold)
     client = twilio_client(p_to_t)
-    call = await asyncio.to_thread(
-        lambda: client.calls.create(
-            to=TO,
-            from_=FROM,
-            url=p_to_t.app_url + "/voice/answer",
-            status_callback=p_to_t.app_url + "/voice/status",
-        )
-    )
+    call = await twilio_call(p_to_t, client)
     answered = (await app.wait_for("/voice/answer"))[0]
     assert answered.valid and answered.params["CallSid"] == call.sid
     plivo = p_to_t.plivo
@@ -143,15 +135,8 @@ async def test_a_ringing_call_is_canceled_by_the_creates_sid(p_to_t: Flow) -> No
     """A cancel goes to Plivo by the request id, even once the call's own id is known."""
     app = p_to_t.app
     client = twilio_client(p_to_t)
-    call = await asyncio.to_thread(
-        lambda: client.calls.create(
-            to="+14155550199",  # the carrier mock's number that rings until canceled
-            from_=FROM,
-            url=p_to_t.app_url + "/voice/answer",
-            status_callback=p_to_t.app_url + "/voice/status",
-            status_callback_event=["ringing", "completed"],
-        )
-    )
+    nobody = "+14155550199"  # the carrier mock's number that rings until canceled
+    call = await twilio_call(p_to_t, client, nobody, status_callback_event=["ringing", "completed"])
     await app.wait_for("/voice/status")  # ringing: Dialect has seen both ids
     canceled = await asyncio.to_thread(lambda: client.calls(call.sid).update(status="canceled"))
     assert canceled.sid == call.sid and canceled.status == "canceled"
@@ -174,11 +159,7 @@ async def test_a_call_nobody_answers_is_fetched_by_the_creates_sid_without_a_sta
     URL Dialect always gives it, which records the call's own id and calls no app."""
     client = twilio_client(p_to_t)
     options = {"timeout": ring_for} if ring_for else {}
-    call = await asyncio.to_thread(
-        lambda: client.calls.create(
-            to="+" + number, from_=FROM, url=p_to_t.app_url + "/voice/answer", **options
-        )
-    )
+    call = await twilio_call(p_to_t, client, "+" + number, status=False, **options)
     assert call.status == "queued"
     ended = await _fetch_until(client, call.sid, lambda c: c.status == status)
     assert ended.sid == call.sid and ended.to == "+" + number and ended._from == FROM
@@ -200,11 +181,7 @@ async def test_a_ringing_call_is_fetched_ringing_then_canceled(p_to_t: Flow) -> 
     """The ring URL Dialect always gives Plivo resolves the create's SID while the call rings:
     the fetch gets Plivo's live call, ringing, then its record once canceled."""
     client = twilio_client(p_to_t)
-    call = await asyncio.to_thread(
-        lambda: client.calls.create(
-            to="+" + UNANSWERED, from_=FROM, url=p_to_t.app_url + "/voice/answer"
-        )
-    )
+    call = await twilio_call(p_to_t, client, "+" + UNANSWERED, status=False)
     ringing = await _fetch_until(client, call.sid, lambda c: True)
     assert ringing.sid == call.sid and ringing.status == "ringing"
     assert ringing.duration is None and ringing.end_time is None

@@ -15,12 +15,18 @@ from plivo import plivoxml
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from tests.callback_apps import xml
-from tests.e2e.callback_flow import Flow, plivo_sdk, twilio_client
+from tests.e2e.callback_flow import (
+    FROM,
+    TO,
+    Flow,
+    plivo_call,
+    plivo_sdk,
+    twilio_call,
+    twilio_client,
+)
 from tests.integration.conftest import SID
 
 pytestmark = pytest.mark.e2e
-
-TO, FROM = "+14155550111", "+14155550100"
 
 
 # -- messages ----------------------------------------------------------------------------------
@@ -97,15 +103,7 @@ async def test_p_to_t_call_runs_the_apps_twiml_on_the_plivo_carrier(p_to_t: Flow
     done.hangup()
     app.answers["/voice/gathered"] = xml(done)
     client = twilio_client(p_to_t)
-    call = await asyncio.to_thread(
-        lambda: client.calls.create(
-            to=TO,
-            from_=FROM,
-            url=p_to_t.app_url + "/voice/answer",
-            status_callback=p_to_t.app_url + "/voice/status",
-            status_callback_event=["ringing", "completed"],
-        )
-    )
+    call = await twilio_call(p_to_t, client, status_callback_event=["ringing", "completed"])
     statuses = await app.wait_for("/voice/status", count=2)
     await asyncio.wait_for(p_to_t.carrier.log.done.wait(), 10)
     answered = app.at("/voice/answer")[0]
@@ -149,16 +147,7 @@ async def test_t_to_p_call_runs_the_apps_plivo_xml_on_the_twilio_carrier(
     done.add(plivoxml.HangupElement())
     app.answers["/plivo/digits"] = xml(done)
     client = plivo_sdk(t_to_p, monkeypatch)
-    created = await asyncio.to_thread(
-        lambda: client.calls.create(
-            from_=FROM,
-            to_=TO,
-            answer_url=t_to_p.app_url + "/plivo/answer",
-            answer_method="POST",
-            hangup_url=t_to_p.app_url + "/plivo/hangup",
-            ring_url=t_to_p.app_url + "/plivo/ring",
-        )
-    )
+    created = await plivo_call(t_to_p, client, ring=True, answer_method="POST")
     hangups = await app.wait_for("/plivo/hangup")
     await asyncio.wait_for(t_to_p.carrier.log.done.wait(), 10)
     answered = app.at("/plivo/answer")[0]

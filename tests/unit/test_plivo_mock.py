@@ -232,33 +232,13 @@ async def test_recording_and_media_files_are_public_in_their_own_format(
 async def test_a_call_has_a_request_id_and_its_own_call_id(
     mock: TestClient[Any, Any], aiohttp_server: Any
 ) -> None:
-    heard: list[tuple[str, dict[str, str]]] = []
-    arrived = asyncio.Event()
-
-    async def app(request: web.Request) -> web.Response:
-        heard.append((request.path, {k: str(v) for k, v in (await request.post()).items()}))
-        arrived.set()
-        # The answer holds the call live, as a caller on hold, while the test acts on it.
-        return web.Response(
-            text='<Response><Wait length="30"/></Response>', content_type="text/xml"
-        )
-
-    server = await aiohttp_server(_app(app))
-    base = str(server.make_url("")).rstrip("/")
-    created = await mock.post(
-        f"{BASE}/Call/",
-        json={
-            "from": "14155550100",
-            "to": "14155550111",
-            "answer_url": base + "/answer",
-            "hangup_url": base + "/hangup",
-        },
-        headers=HEADERS,
-    )
+    # The answer holds the call live, as a caller on hold, while the test acts on it.
+    app = await _listen(aiohttp_server, answer='<Response><Wait length="30"/></Response>')
+    base, heard = app.base, app.heard
+    created = await _create_call(mock, "14155550111", app, "answer", "hangup")
     assert created.status == 201
     request_uuid = (await created.json())["request_uuid"]
-    async with asyncio.timeout(10):
-        await arrived.wait()
+    await app.wait_for(1)
     answer = heard[0][1]
     call_uuid = answer["CallUUID"]
     assert (uuid.UUID(request_uuid).version, uuid.UUID(call_uuid).version) == (1, 4)
@@ -298,10 +278,8 @@ async def test_a_call_has_a_request_id_and_its_own_call_id(
     # Answered: no request left to cancel, by either id.
     for ident in (request_uuid, call_uuid):
         assert (await mock.delete(f"{BASE}/Request/{ident}/", headers=HEADERS)).status == 404
-    arrived.clear()
     assert (await mock.delete(f"{BASE}/Call/{call_uuid}/", headers=HEADERS)).status == 204
-    async with asyncio.timeout(10):
-        await arrived.wait()
+    await app.wait_for(2)
     path, hangup = heard[-1]
     assert path == "/hangup" and hangup["CallUUID"] == call_uuid
     assert hangup["RequestUUID"] == request_uuid
@@ -318,37 +296,19 @@ async def test_a_call_has_a_request_id_and_its_own_call_id(
 async def test_a_ringing_call_is_canceled_by_its_request_id(
     mock: TestClient[Any, Any], aiohttp_server: Any
 ) -> None:
-    rang = asyncio.Event()
-    heard: list[dict[str, str]] = []
-
-    async def app(request: web.Request) -> web.Response:
-        heard.append({k: str(v) for k, v in (await request.post()).items()})
-        rang.set()
-        return web.Response(status=204)
-
-    server = await aiohttp_server(_app(app))
-    base = str(server.make_url("")).rstrip("/")
-    created = await mock.post(
-        f"{BASE}/Call/",
-        json={
-            "from": "14155550100",
-            "to": UNANSWERED,
-            "answer_url": base + "/answer",
-            "ring_url": base + "/ring",
-            "hangup_url": base + "/hangup",
-        },
-        headers=HEADERS,
-    )
+    app = await _listen(aiohttp_server)
+    created = await _create_call(mock, UNANSWERED, app, "answer", "ring", "hangup")
     request_uuid = (await created.json())["request_uuid"]
-    async with asyncio.timeout(10):
-        await rang.wait()
-    call_uuid = heard[0]["CallUUID"]
+    await app.wait_for(1)
+    (path, ring) = app.heard[0]
+    call_uuid = ring["CallUUID"]
+    assert path == "/ring"
     assert (await mock.delete(f"{BASE}/Request/{call_uuid}/", headers=HEADERS)).status == 404
-    rang.clear()
     assert (await mock.delete(f"{BASE}/Request/{request_uuid}/", headers=HEADERS)).status == 204
-    async with asyncio.timeout(10):
-        await rang.wait()
-    assert heard[-1]["CallStatus"] == "cancel" and heard[-1]["RequestUUID"] == request_uuid
+    await app.wait_for(2)
+    path, hangup = app.heard[-1]
+    assert path == "/hangup" and hangup["CallStatus"] == "cancel"
+    assert hangup["RequestUUID"] == request_uuid
 
 
 async def test_calls_nobody_answers_end_busy_or_unanswered_with_their_record(
@@ -356,26 +316,9 @@ async def test_calls_nobody_answers_end_busy_or_unanswered_with_their_record(
 ) -> None:
     """The carrier's test numbers: BUSY ends at once, UNANSWERED rings for the create's
     ring_timeout; neither fetches its answer URL, and each leaves a record of how it ended."""
-    heard: list[tuple[str, dict[str, str]]] = []
-    changed = asyncio.Event()
-
-    async def app(request: web.Request) -> web.Response:
-        heard.append((request.path, {k: str(v) for k, v in (await request.post()).items()}))
-        changed.set()
-        return web.Response(status=204)
-
-    server = await aiohttp_server(_app(app))
-    base = str(server.make_url("")).rstrip("/")
-    bad = await mock.post(
-        f"{BASE}/Call/",
-        json={
-            "from": "14155550100",
-            "to": UNANSWERED,
-            "answer_url": base + "/a",
-            "ring_timeout": 0,
-        },
-        headers=HEADERS,
-    )
+    app = await _listen(aiohttp_server)
+    heard = app.heard
+    bad = await _create_call(mock, UNANSWERED, app, "answer", ring_timeout=0)
     assert bad.status == 400
     state = mock.server.app[PLIVO_MOCK_STATE]
     for number, ring_timeout, status, call_state, code in (
@@ -383,23 +326,11 @@ async def test_calls_nobody_answers_end_busy_or_unanswered_with_their_record(
         (UNANSWERED, 1, "no-answer", "NO_ANSWER", "3000"),
     ):
         heard.clear()
-        created = await mock.post(
-            f"{BASE}/Call/",
-            json={
-                "from": "14155550100",
-                "to": number,
-                "answer_url": base + "/answer",
-                "hangup_url": base + "/hangup",
-                **({"ring_timeout": ring_timeout} if ring_timeout else {}),
-            },
-            headers=HEADERS,
-        )
+        extra = {"ring_timeout": ring_timeout} if ring_timeout else {}
+        created = await _create_call(mock, number, app, "answer", "hangup", **extra)
         assert created.status == 201
         call_uuid = state.call_requests[(await created.json())["request_uuid"]]
-        async with asyncio.timeout(10):
-            while not heard:
-                changed.clear()
-                await changed.wait()
+        await app.wait_for(1)
         [(path, hangup)] = heard
         assert path == "/hangup" and hangup["CallStatus"] == status
         assert hangup["HangupCauseCode"] == code and hangup["Duration"] == "0"
@@ -409,7 +340,45 @@ async def test_calls_nobody_answers_end_busy_or_unanswered_with_their_record(
         assert record["call_duration"] == 0 and record["hangup_cause_code"] == int(code)
 
 
-def _app(handler: Any) -> web.Application:
+class _Listener:
+    """The app the carrier calls back: keeps each request's path and form, in order; answers
+    ``/answer`` with ``answer`` when given, anything else with 204."""
+
+    def __init__(self, answer: str | None) -> None:
+        self.answer, self.base = answer, ""
+        self.heard: list[tuple[str, dict[str, str]]] = []
+        self.changed = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        self.heard.append((request.path, form))
+        self.changed.set()
+        if self.answer is not None and request.path == "/answer":
+            return web.Response(text=self.answer, content_type="text/xml")
+        return web.Response(status=204)
+
+    async def wait_for(self, count: int) -> None:
+        """Until ``count`` requests have been heard (10 s at most)."""
+        async with asyncio.timeout(10):
+            while len(self.heard) < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+
+async def _listen(aiohttp_server: Any, answer: str | None = None) -> _Listener:
+    listener = _Listener(answer)
     app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    return app
+    app.router.add_route("*", "/{tail:.*}", listener.handle)
+    server = await aiohttp_server(app)
+    listener.base = str(server.make_url("")).rstrip("/")
+    return listener
+
+
+async def _create_call(
+    mock: TestClient[Any, Any], to: str, app: _Listener, *events: str, **fields: Any
+) -> Any:
+    """``POST /Call/`` from the account's number, each of ``events`` (``answer``, ``ring``,
+    ``hangup``) given its URL at the app, and ``fields``."""
+    urls = {f"{event}_url": f"{app.base}/{event}" for event in events}
+    body = {"from": "14155550100", "to": to, **urls, **fields}
+    return await mock.post(f"{BASE}/Call/", json=body, headers=HEADERS)
