@@ -146,6 +146,8 @@ def condition(src: Source, value: str, test: str, operand: Any) -> str:
         return f"not ({known} and {value} in {src.const(operand)})"
     if test == "equals":
         return f"({known} and {value} == {src.const(operand)})"
+    if test == "same_as":  # operand: an expression for the other reference's value
+        return f"({known} and {value} == {operand})"
     raise ValueError(f"unknown condition test {test!r}")
 
 

@@ -112,7 +112,8 @@ class Condition(BaseModel):
 
     ``{path: message_type, equals: mms}``, ``{path: $request.MediaUrl, exists: true}``,
     ``{path: status, in: [failed, undelivered]}``, ``{path: message_type, not_in: [mms]}``
-    (an absent value is "not in" any list).
+    (an absent value is "not in" any list), ``{path: ALegUUID, same_as: CallUUID}`` (both there
+    and equal: a reference, not a constant).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -121,6 +122,7 @@ class Condition(BaseModel):
     exists: bool | None = None
     in_: list[Any] | None = Field(default=None, alias="in")
     not_in: list[Any] | None = None
+    same_as: str | None = None
     _ref: Ref = PrivateAttr()
     _test: tuple[str, Any] = PrivateAttr()
     _holds: Callable[[Exchange, Any], bool] | None = PrivateAttr(default=None)
@@ -132,9 +134,12 @@ class Condition(BaseModel):
             self.exists is not None,
             self.in_ is not None,
             self.not_in is not None,
+            self.same_as is not None,
         ]
         if sum(tests) != 1:
-            raise ValueError("a condition takes exactly one of 'equals', 'exists', 'in', 'not_in'")
+            raise ValueError(
+                "a condition takes exactly one of 'equals', 'exists', 'in', 'not_in', 'same_as'"
+            )
         return self
 
     def model_post_init(self, _: Any) -> None:
@@ -145,13 +150,18 @@ class Condition(BaseModel):
             test = ("in", self.in_)
         elif self.not_in is not None:
             test = ("not_in", self.not_in)
+        elif self.same_as is not None:
+            test = ("same_as", Ref(self.same_as))
         else:
             test = ("equals", self.equals)
         compiled(self, "_test", test)
         compiled(self, "_holds", None)
 
     def expression(self, w: Writer) -> str:
-        return rules.condition(w.src, w.value(self._ref), *self._test)
+        test, operand = self._test
+        if test == "same_as":
+            operand = w.value(operand)
+        return rules.condition(w.src, w.value(self._ref), test, operand)
 
     def holds(self, ex: Exchange, doc: Any) -> bool:
         if self._holds is None:

@@ -55,10 +55,12 @@ I/O: the upstream calls a step plans (`paginate`, `fan_out`) are made by the eng
 - `op`: which step, one of the ops below.
 - `when`: run the step only if a condition holds, with exactly one test:
   `{{path: message_type, equals: mms}}`, `{{path: $request.MediaUrl, exists: true}}`,
-  `{{path: status, in: [failed, undelivered]}}`, `{{path: message_type, not_in: [mms]}}`.
+  `{{path: status, in: [failed, undelivered]}}`, `{{path: message_type, not_in: [mms]}}`,
+  `{{path: ALegUUID, same_as: CallUUID}}`.
   `equals` and `in` hold only for a value that is there (`equals: null` holds for an explicit
   null, not for an absent key); `not_in` holds for an absent value; `exists: true` holds for a
-  value that is there and is not null, `""` or `[]`.
+  value that is there and is not null, `""` or `[]`; `same_as` (a reference, not a constant)
+  holds when the path's value is there and equals the reference's.
 
 ## Paths and references
 

@@ -131,6 +131,8 @@ EXTRA: dict[str, list[dict[str, Any]]] = {
             "fallback": "error",
         },
         {"op": "drop", "keys": ["from_number"], "when": {"path": "error_code", "equals": "000"}},
+        {"op": "drop", "keys": ["units"], "when": {"path": "units", "same_as": "to2"}},
+        {"op": "set", "at": "same", "value": 1, "when": {"path": "dst", "same_as": "$path.Sid"}},
         {
             "op": "set",
             "at": "from_number",
@@ -142,6 +144,7 @@ EXTRA: dict[str, list[dict[str, Any]]] = {
             "default": "",
             "keys": [
                 "flag",
+                "same",
                 "dst",
                 "to2",
                 "units",
@@ -376,6 +379,8 @@ INPUTS = {
     "plivo_phone_number": [TWILIO_AVAILABLE_NUMBER],
     "conditional": [
         {**PLIVO_MESSAGE, "dst": "x"},
+        # Both same_as conditions hold: units equals what becomes to2, to_number the path's Sid.
+        {**PLIVO_MESSAGE, "dst": PLIVO_MESSAGE["units"], "to_number": "SM" + "0" * 32},
         {k: v for k, v in PLIVO_MESSAGE.items() if k not in ("message_type", "units")},
     ],
     "skipping": [TWILIO_MESSAGE, {k: v for k, v in TWILIO_MESSAGE.items() if k != "to"}],

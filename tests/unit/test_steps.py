@@ -188,6 +188,30 @@ def test_when_conditions() -> None:
     assert run(steps, {}) == {"b": 1, "c": 1}
 
 
+def test_same_as_compares_two_references() -> None:
+    """An A leg Plivo names its own parent loses the parent; a child leg keeps it; a value
+    compared with nothing, or nothing with nothing, is not the same."""
+    steps = [
+        {"op": "drop", "keys": ["ALeg"], "when": {"path": "ALeg", "same_as": "Call"}},
+        {
+            "op": "set",
+            "at": "to_given",
+            "value": 1,
+            "when": {"path": "n", "same_as": "$request.To"},
+        },
+    ]
+    assert run(steps, {"ALeg": "u1", "Call": "u1"}) == {"Call": "u1"}
+    assert run(steps, {"ALeg": "u1", "Call": "u2"}) == {"ALeg": "u1", "Call": "u2"}
+    assert run(steps, {"ALeg": "u1"}) == {"ALeg": "u1"}
+    assert run(steps, {"n": "+14155550111"}) == {"n": "+14155550111", "to_given": 1}
+    assert run(steps, {"n": None}, original={}) == {"n": None}
+    assert run(steps, {}) == {}
+    compiler = StepCompiler({})
+    both = {"path": "a", "same_as": "b", "exists": True}
+    compiler.compile([{"op": "drop", "keys": ["a"], "when": both}], "response", "steps")
+    assert any("exactly one of" in problem for _, problem in compiler.problems)
+
+
 def test_status_and_to_header_change_what_the_client_sees() -> None:
     ex = exchange()
     ex.status = 202
