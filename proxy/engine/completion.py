@@ -20,7 +20,6 @@ from proxy.engine.exchange import Exchange, UpstreamReply
 from proxy.engine.upstream_calls import UpstreamCalls, retry_after, upstream_problem
 from proxy.http.headers import downstream_headers
 from proxy.http.messages import Response
-from proxy.pipeline.runner import run_steps
 
 
 async def complete(ex: Exchange, calls: UpstreamCalls) -> Response:
@@ -50,7 +49,7 @@ def finish(ex: Exchange) -> Response:
     ex.headers.popall("Last-Modified", None)
     if ex.upstream_api_ids and route.settings.styles.upstream == "plivo":
         ex.headers["X-Upstream-Api-Id"] = ", ".join(dict.fromkeys(ex.upstream_api_ids))
-    ex.body = run_steps(route.response_steps, ex, ex.body, phase="response")
+    route.run_response_steps(ex)
     response = render.success(
         ex.body,
         style=route.client_style,

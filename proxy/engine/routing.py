@@ -92,9 +92,10 @@ class CompiledRoute:
     request_steps: tuple[Step, ...]
     response_steps: tuple[Step, ...]
     error_rules: ErrorRules
-    # The request steps as one function (``fuse_phase``): fused where they form a record
+    # Each phase's steps as one function (``fuse_phase``): fused where they form a record
     # pipeline, else ``run_steps`` over them.
     request: Fusion
+    response: Fusion
 
     def run_request_steps(self, ex: Exchange) -> None:
         """The request steps on ``ex.params``; a traced exchange runs them one by one, so
@@ -103,6 +104,13 @@ class CompiledRoute:
             ex.params = self.request.run(ex, ex.params, "", None)
         else:
             ex.params = run_steps(self.request_steps, ex, ex.params, phase="request")
+
+    def run_response_steps(self, ex: Exchange) -> None:
+        """The response steps on ``ex.body``, as ``run_request_steps``."""
+        if ex.tracer is None:
+            ex.body = self.response.run(ex, ex.body, "", None)
+        else:
+            ex.body = run_steps(self.response_steps, ex, ex.body, phase="response")
 
     @property
     def name(self) -> str:

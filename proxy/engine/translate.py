@@ -149,6 +149,6 @@ def generated_code(config: Config, route_name: str) -> str:
     return listing(
         [
             ("request", route.request_steps, route.request),
-            ("response", route.response_steps, None),
+            ("response", route.response_steps, route.response),
         ]
     )

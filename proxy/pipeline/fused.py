@@ -12,9 +12,11 @@ module's; this module decides only where a key's value is kept.
 Which pipelines: those that end with a ``select`` (every shipped record pipeline) of steps
 with a template, on top-level keys (and ``set`` two keys deep into an object the run made
 itself). Any other pipeline runs step by step, as ``dialect translate --show-code`` says. A
-route's request steps are such a pipeline over the client's parameters when they end with a
-``select`` (a fetch: ``set`` the id, ``convert`` it, ``rewrite_path``, ``select`` nothing):
-``fuse_phase`` fuses them, with ``run_steps`` as what they fall back to.
+``use`` among the steps is written in place as its pipeline's steps. A route's steps of one
+phase are such a pipeline too when they end with a ``select``: a fetch's request steps (``set``
+the id, ``convert`` it, ``rewrite_path``, ``select`` nothing) over the client's parameters, its
+response steps (``use`` of a record pipeline) over the upstream's answer. ``fuse_phase`` fuses
+them, with ``run_steps`` as what they fall back to.
 
 Exactness: the fused function never changes its input, so on anything unusual it hands the
 untouched record to the steps one by one (``run_nested``), which decide: a record that is not
@@ -242,6 +244,15 @@ class RecordWriter(Writer):
     # -- steps -------------------------------------------------------------------------------
 
     def step(self, step: Step, *, last: bool) -> None:
+        inner = step.inlined()
+        if inner is not None:  # a ``use``: its pipeline's steps, written here
+            if step.when is not None:
+                raise _Unsupported(f"{step.op!r} has a condition")
+            if not inner:
+                raise _Unsupported(f"{step.op!r} of no steps")
+            for j, each in enumerate(inner):
+                self.step(each, last=last and j == len(inner) - 1)
+            return
         if self.finished:
             raise _Unsupported("a select that is not the last step")
         self.start, self.last = len(self.src.lines), last

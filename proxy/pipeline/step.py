@@ -210,6 +210,12 @@ class Step(BaseModel):
         """The steps this one runs in turn (``each``, ``use``)."""
         return ()
 
+    def inlined(self) -> Sequence[Step] | None:
+        """The steps that, run in this one's place on the same document, do exactly what it
+        does (``use``: its pipeline); None for any other step. A fused pipeline writes them
+        in its own body."""
+        return None
+
     def fusion(self) -> Fusion | None:
         """How the nested steps run (fused, or step by step and why)."""
         return None

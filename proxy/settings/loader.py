@@ -196,6 +196,7 @@ def _compile(model: ConfigModel, problems: Problems) -> Router:
                 template=template,
                 request_steps=tuple(request),
                 request=fuse_phase(request, f"{where}.request", "request"),
+                response=fuse_phase(response, f"{where}.response", "response"),
                 response_steps=tuple(response),
                 error_rules=ErrorRules(rules),
             )

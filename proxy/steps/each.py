@@ -92,6 +92,9 @@ class Use(NestedSteps):
     def nested_source(self) -> tuple[str | None, list[dict[str, Any]] | None]:
         return self.pipeline, None
 
+    def inlined(self) -> Sequence[Step] | None:
+        return self._steps
+
     def apply(self, ex: Exchange, doc: Any) -> Any:
         if ex.tracer is not None:  # the inspector: the steps one by one, each one's changes kept
             return ex.tracer.pipeline(self._steps, self.pipeline)(ex, doc, "", None)
