@@ -97,9 +97,10 @@ def fuse(steps: Sequence[Step], name: str) -> Fusion:
 
 def fuse_phase(steps: Sequence[Step], name: str, phase: str) -> Fusion:
     """A route's steps of one phase as one function behaving exactly as ``run_steps``
-    running them (failures become the ``StepError`` naming the step). The request steps of
-    a fetch (``set``, ``convert``, ``rewrite_path``, ``select``) are a record pipeline too:
-    the client's parameters, reshaped into the upstream's."""
+    running them (failures become the ``StepError`` naming the step). A fetch's are record
+    pipelines too: its request steps (``set``, ``convert``, ``rewrite_path``, ``select``)
+    reshape the client's parameters into the upstream's, its response steps (a ``use``) the
+    upstream's record into the client's."""
     steps = tuple(steps)
 
     def step_by_step(ex: Exchange, doc: Any, where: str, index: int | None) -> Any:
