@@ -1,11 +1,11 @@
 """The code a list of steps runs, as text: what ``dialect translate --show-code`` prints.
 
-A phase fused whole (a route's request or response steps) appears first as its fused function, which is
-what runs. Then each step appears with its config location: its own generated function (the
-definition), or a note that it is plain Python; each pipeline it runs (``each``, ``use``)
-appears fused, or with the reason it runs step by step, followed by its steps. A pipeline
-several steps run is printed once. The text is exactly what runs, under the pseudo-filenames
-tracebacks show.
+A phase fused whole (a route's request or response steps) appears first as its fused
+function, which is what runs. Then each step appears with its config location: its own
+generated function (the definition), or a note that it is plain Python; each pipeline it runs
+(``each``, ``use``) appears fused, or with the reason it runs step by step, followed by its
+steps. A pipeline several steps run is printed once. The text is exactly what runs, under the
+pseudo-filenames tracebacks show.
 """
 
 from __future__ import annotations
