@@ -5,17 +5,21 @@ client has read it. A client that asks and never reads keeps that memory for as 
 connection lives, and fifty of them held about 1.8 GB in one process (the shipped pod limit is
 256 MiB). Per-connection limits cannot bound that; one count for the whole process can.
 
-Two places take from it and give back:
+Three places take from it and give back:
 
 * the upstream client (``proxy.http.client``), for an upstream body from its headers (the
   declared ``Content-Length``, or as chunks arrive) until it is handed to the engine;
 * the server (``proxy.http.server``), for an answer still waiting in a client's write buffer,
-  until that client has read it or the connection is gone.
+  until that client has read it or the connection is gone;
+* the server again, for a request body as it arrives, until it is complete (a client that
+  sends most of a 1 MiB body and stalls holds that memory until the request deadline; a few
+  hundred such connections would hold more than the pod has).
 
 An amount that does not fit is refused, and the caller answers 503 in the client's style
-rather than buffer it. Refusing (not streaming) is deliberate: the engine translates whole
-bodies, so by the time an answer could be streamed its memory is already spent; what a
-budget can still decide is whether to start, and how long to hold.
+rather than buffer it (for a request body, then closes the connection). Refusing (not
+streaming) is deliberate: the engine translates whole bodies, so by the time an answer could
+be streamed its memory is already spent; what a budget can still decide is whether to start,
+and how long to hold.
 
 Small amounts always pass (``SMALL``): refusing a 2 KB answer saves nothing, and would turn a
 budget full of stalled large answers into an outage for everyone. So does anything while

@@ -45,6 +45,7 @@ from proxy.http import budget
 from proxy.http.messages import Request
 from proxy.http.server_answers import CONTINUE, log_failure, serve, write_refusal
 from proxy.http.server_limits import (
+    BODIES_HELD,
     BUSY,
     IDLE,
     RECEIVING,
@@ -131,6 +132,9 @@ class ServerConnection(asyncio.Protocol):
         self.http10 = False
         self.body: list[bytes] = []
         self.body_size = 0
+        # Body bytes past the first budget.SMALL, counted against budget.ANSWER_BYTES until the
+        # body is complete: a client that sends a large body slowly holds that memory.
+        self.body_held = 0
         self.error: ProxyError | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------------
@@ -183,8 +187,8 @@ class ServerConnection(asyncio.Protocol):
             self.timer.cancel()
             self.timer = None
         stop_watching(self)
-        budget.ANSWER_BYTES.give(self.held)
-        self.held = 0
+        budget.ANSWER_BYTES.give(self.held + self.body_held)
+        self.held = self.body_held = 0
         # Pipelined requests not yet started are dropped: nobody is left to read their
         # answers, and not running them is the safe side for a client that will retry.
         self.queue.clear()
@@ -306,6 +310,14 @@ class ServerConnection(asyncio.Protocol):
         size = self.body_size + len(data)
         if size > self.max_body:
             self._fail(PayloadTooLarge())
+        if size > budget.SMALL:  # as for answers, the first SMALL bytes always pass
+            more = size - budget.SMALL - self.body_held
+            if not budget.ANSWER_BYTES.take(more):
+                self.server._log.warning(
+                    "request body refused: max_buffered_bytes is held", bytes=size
+                )
+                self._fail(BODIES_HELD)
+            self.body_held += more
         self.body_size = size
         self.body.append(data)
 
@@ -317,6 +329,9 @@ class ServerConnection(asyncio.Protocol):
         assert headers is not None
         body = b"".join(self.body)
         self.body.clear()
+        # Complete, the body is the engine's, as an upstream body is once it has arrived.
+        budget.ANSWER_BYTES.give(self.body_held)
+        self.body_held = 0
         request = Request(
             self.method, self.target, CIMultiDictProxy(headers), body, self.remote, self.scheme
         )
@@ -419,6 +434,9 @@ class ServerConnection(asyncio.Protocol):
         self.refusal = (target, error, head)
         self.input_done = True
         self.receiving = False
+        self.body.clear()  # a body half read is not wanted any more
+        budget.ANSWER_BYTES.give(self.body_held)
+        self.body_held = 0
         self.send_continue = False
         self.backlog = b""
         self.deadline = None

@@ -52,6 +52,10 @@ RESERVED_FDS = 64
 MAX_DEFAULT_CONNECTIONS = 4096
 
 BUSY = ProxyError("The server is at its connection limit; retry shortly.", status=503)
+# A request body that would take the process past max_buffered_bytes (proxy.http.budget).
+BODIES_HELD = ProxyError(
+    "The proxy is holding too many large request bodies; retry shortly.", status=503
+)
 
 # What a connection's one timer is waiting for.
 IDLE, RECEIVING, LINGERING = 0, 1, 2

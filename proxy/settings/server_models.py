@@ -39,8 +39,9 @@ class Limits(StrictModel):
     # Seconds a client may read nothing of an answer it is owed before it is dropped and its
     # buffers freed (nginx's send_timeout, same default).
     send_timeout: float = Field(default=60.0, gt=0, le=3600)
-    # Answer bytes the process may hold at once (upstream bodies arriving, answers waiting for
-    # slow clients); past it a large answer is refused with 503 (proxy.http.budget).
+    # Bytes the process may hold at once (upstream bodies arriving, answers waiting for slow
+    # clients, request bodies arriving); past it a large one is refused with 503
+    # (proxy.http.budget).
     max_buffered_bytes: int = Field(default=32 * 1024 * 1024, ge=1024 * 1024)
 
 

@@ -375,6 +375,55 @@ async def test_a_client_that_reads_nothing_is_dropped_by_its_deadline(
         sock.close()
 
 
+async def test_large_request_bodies_sent_slowly_are_held_within_max_buffered_bytes(
+    dialect_server: StartDialect,
+    aiohttp_server: StartServer,
+    answer_bytes: budget.Budget,
+) -> None:
+    """Clients that send most of a large body and stall hold its memory until the request
+    deadline; past max_buffered_bytes the next such body is refused 503 (Twilio style, with
+    Retry-After) and its bytes freed, and those held are freed when their clients leave."""
+    upstream = await aiohttp_server(large_answers())
+    limit = 1024 * 1024
+    served = await dialect_server(
+        sidecar(str(upstream.make_url("")).rstrip("/"), limits=f"{{max_buffered_bytes: {limit}}}")
+    )
+    before = answer_bytes.used
+    head = (
+        b"POST /v1/Things/ HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 600000\r\n\r\n"
+    )
+    sent = 400_000  # of 600,000: the client stalls there
+    held = sent - budget.SMALL  # what each stalled body counts (the first SMALL bytes pass)
+    fit = limit // held  # stalled bodies that fit in the budget: 3
+    loop = asyncio.get_running_loop()
+    clients = []
+    try:
+        for _ in range(fit):
+            reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+            writer.write(head + b"x" * sent)
+            await writer.drain()
+            clients.append((reader, writer))
+        end = loop.time() + WAIT
+        while answer_bytes.used < before + fit * held:  # the server has read them all
+            assert loop.time() < end, f"held {answer_bytes.used - before} bytes"
+            await asyncio.sleep(0.02)
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        clients.append((reader, writer))
+        writer.write(head + b"x" * sent)
+        refused = await asyncio.wait_for(read_answer(reader), WAIT)
+        assert twilio_error(refused, 503)["message"].startswith("The proxy is holding too many")
+        assert refused.headers["Retry-After"] == "1"
+        assert answer_bytes.used == before + fit * held  # the refused body holds nothing
+    finally:
+        for _, writer in clients:
+            writer.close()
+    end = loop.time() + WAIT
+    while answer_bytes.used > before:  # clients gone: their bodies are freed
+        assert loop.time() < end, f"still held: {answer_bytes.used - before} bytes"
+        await asyncio.sleep(0.02)
+
+
 async def test_a_client_that_reads_slowly_but_steadily_is_not_dropped(
     dialect_server: StartDialect, aiohttp_server: StartServer
 ) -> None:
