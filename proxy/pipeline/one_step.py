@@ -3,7 +3,7 @@
 This is what the runner calls for every step, and what a fused pipeline hands a record to when
 anything is unusual. The document is held as it is: a dict edited in place, any path (wildcards
 included) walked with ``DataPath.parents``/``find``. The object primitives here are the
-definitions of ``rename``, ``drop`` and ``select``; ``fused.RecordWriter`` is held to them.
+definitions of ``rename``, ``drop`` and ``select``; ``record_writer.RecordWriter`` is held to them.
 
 A step's function, in order: the request context if anything reads it; its ``when`` (which
 reads the document as it is, whatever its type); then its template. A step without a template

@@ -8,7 +8,7 @@ into a function, and differ only in how they hold the document:
 
 - ``one_step.StepWriter``, the *definition*: one step, on a document held as it is (a dict,
   edited in place; any path, wildcards included). The runner runs a step as this function.
-- ``fused.RecordWriter``, the *fast form*: a whole record pipeline in one function, each
+- ``record_writer.RecordWriter``, the *fast form*: a whole record pipeline in one function, each
   top-level key in a local variable, the record built once by its final ``select``.
 
 So an op's semantics live in its ``emit`` and in the shared rules (``rules``); a writer adds
